@@ -1,0 +1,246 @@
+"""Configuration objects for the SQLAlchemy adapters.
+
+``PostgresSQLAlchemyConfig`` accepts either a DSN or separate fields and fills
+in the other; ``SQLiteSQLAlchemyConfig`` takes a file path or ``:memory:``.
+Invalid values raise ``ConfigurationError`` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Self
+from urllib.parse import quote, urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from archipy_lite.configs.validation import ConfigurationMeta
+
+IsolationLevel = Literal["AUTOCOMMIT", "READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
+SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+SQLiteJournalMode = Literal["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"]
+SQLiteBeginMode = Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"]
+
+
+class ConfigModel(BaseModel, metaclass=ConfigurationMeta):
+    """Base for configuration sections: raises ConfigurationError instead of ValidationError."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
+
+
+class SQLAlchemyConfig(ConfigModel):
+    """Engine, pool and connection settings shared by every SQLAlchemy adapter."""
+
+    DRIVER_NAME: str = "postgresql+psycopg"
+    ASYNC_DRIVER_NAME: str = "postgresql+asyncpg"
+
+    HOST: str | None = None
+    PORT: int | None = Field(default=None, ge=1, le=65535)
+    DATABASE: str | None = None
+    USERNAME: str | None = None
+    PASSWORD: SecretStr | None = None
+
+    POOL_SIZE: int = Field(default=20, ge=1, description="Connections kept open in the pool.")
+    POOL_MAX_OVERFLOW: int = Field(default=0, ge=0, description="Extra connections allowed beyond POOL_SIZE.")
+    POOL_TIMEOUT: float = Field(default=30, gt=0, description="Seconds to wait for a free pooled connection.")
+    POOL_RECYCLE_SECONDS: int = Field(default=600, ge=-1, description="Reconnect after this age; -1 never.")
+    POOL_USE_LIFO: bool = True
+    POOL_PRE_PING: bool = True
+    POOL_RESET_ON_RETURN: Literal["rollback", "commit"] | None = "rollback"
+
+    ISOLATION_LEVEL: IsolationLevel | None = None
+    ECHO: bool = False
+    ECHO_POOL: bool = False
+    HIDE_PARAMETERS: bool = True
+    QUERY_CACHE_SIZE: int = Field(default=500, ge=0)
+
+    CONNECT_ARGS: dict[str, Any] = Field(default_factory=dict, description="Passed to the driver's connect().")
+    CONNECT_TIMEOUT: float | None = Field(default=10, gt=0, description="Seconds to wait when connecting.")
+    STATEMENT_TIMEOUT: int | None = Field(default=None, ge=0, description="Milliseconds; 0 or None disables.")
+    APPLICATION_NAME: str | None = "archipy_lite"
+
+    @field_validator("ISOLATION_LEVEL", mode="before")
+    @classmethod
+    def _normalise_isolation_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            return " ".join(value.replace("_", " ").upper().split())
+        return value
+
+
+class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
+    """PostgreSQL settings: give ``POSTGRES_DSN`` or the separate fields; the other is derived."""
+
+    DRIVER_NAME: str = "postgresql+psycopg"
+    ASYNC_DRIVER_NAME: str = "postgresql+asyncpg"
+    HOST: str | None = "localhost"
+    PORT: int | None = Field(default=5432, ge=1, le=65535)
+    DATABASE: str | None = "postgres"
+    USERNAME: str | None = "postgres"
+    ISOLATION_LEVEL: IsolationLevel | None = "REPEATABLE READ"
+    POSTGRES_DSN: SecretStr | None = Field(default=None, description="postgresql[+driver]://user:password@host:port/db")
+    DSN_QUERY: dict[str, str] = Field(default_factory=dict, description="Extra URL query parameters kept from a DSN.")
+
+    SSL_MODE: SSLMode | None = None
+    SSL_ROOT_CERT: str | None = None
+    SSL_CERT: str | None = None
+    SSL_KEY: str | None = None
+
+    _sync_drivers: ClassVar[frozenset[str]] = frozenset({"postgresql", "postgresql+psycopg", "postgresql+psycopg2"})
+    _async_drivers: ClassVar[frozenset[str]] = frozenset(
+        {"postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg_async"}
+    )
+
+    @field_validator("DRIVER_NAME")
+    @classmethod
+    def _check_sync_driver(cls, value: str) -> str:
+        if value not in cls._sync_drivers:
+            raise ValueError(f"must be one of {sorted(cls._sync_drivers)}")
+        return value
+
+    @field_validator("ASYNC_DRIVER_NAME")
+    @classmethod
+    def _check_async_driver(cls, value: str) -> str:
+        if value not in cls._async_drivers:
+            raise ValueError(f"must be one of {sorted(cls._async_drivers)}")
+        return value
+
+    @field_validator("POSTGRES_DSN", mode="before")
+    @classmethod
+    def _check_dsn(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and raw:
+            cls._dsn_components(raw)
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_fields_from_dsn(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        raw = data.get("POSTGRES_DSN")
+        raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if not isinstance(raw, str) or not raw:
+            return data
+        try:
+            components = cls._dsn_components(raw)
+        except ValueError:
+            return data  # reported against POSTGRES_DSN by _check_dsn
+        return {**data, **components}
+
+    @model_validator(mode="after")
+    def _render_dsn_from_fields(self) -> Self:
+        self.POSTGRES_DSN = SecretStr(self._render_dsn(hide_password=False))
+        return self
+
+    @classmethod
+    def _dsn_components(cls, dsn: str) -> dict[str, Any]:
+        """Split a DSN into field values; raise ValueError (without the DSN) when it is unusable."""
+        try:
+            url = make_url(dsn)
+            port = url.port
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a valid URL (expected postgresql[+driver]://user:password@host:port/db)") from None
+        if url.get_backend_name() != "postgresql":
+            raise ValueError(f"must use the postgresql scheme, not {url.get_backend_name()!r}")
+        components: dict[str, Any] = {}
+        if url.drivername in cls._sync_drivers and url.drivername != "postgresql":
+            components["DRIVER_NAME"] = url.drivername
+        elif url.drivername in cls._async_drivers:
+            components["ASYNC_DRIVER_NAME"] = url.drivername
+        elif url.drivername != "postgresql":
+            raise ValueError(f"driver {url.drivername!r} is not supported")
+        present = {"HOST": url.host, "PORT": port, "DATABASE": url.database, "USERNAME": url.username}
+        components.update({key: value for key, value in present.items() if value is not None})
+        if url.password is not None:
+            components["PASSWORD"] = str(url.password)
+        if url.query:
+            components["DSN_QUERY"] = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+        return components
+
+    def url(self, *, async_: bool = False) -> URL:
+        """Return the SQLAlchemy URL for the sync or async driver (password included, masked in repr)."""
+        return URL.create(
+            drivername=self.ASYNC_DRIVER_NAME if async_ else self.DRIVER_NAME,
+            username=self.USERNAME,
+            password=self.PASSWORD.get_secret_value() if self.PASSWORD else None,
+            host=self.HOST,
+            port=self.PORT,
+            database=self.DATABASE,
+            query=self.DSN_QUERY,
+        )
+
+    def masked_dsn(self) -> str:
+        """The DSN with the password replaced by ``***``: safe for logs."""
+        return self._render_dsn(hide_password=True)
+
+    def _render_dsn(self, *, hide_password: bool) -> str:
+        # SQLAlchemy leaves spaces unquoted; quote every reserved character ourselves.
+        url = self.url()
+        userinfo = ""
+        if url.username:
+            userinfo = quote(url.username, safe="")
+            if url.password is not None:
+                userinfo += ":" + ("***" if hide_password else quote(str(url.password), safe=""))
+            userinfo += "@"
+        host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
+        port = f":{url.port}" if url.port else ""
+        database = f"/{quote(url.database, safe='')}" if url.database else ""
+        query = f"?{urlencode(sorted(self.DSN_QUERY.items()))}" if self.DSN_QUERY else ""
+        return f"{url.drivername}://{userinfo}{host}{port}{database}{query}"
+
+
+class SQLiteSQLAlchemyConfig(SQLAlchemyConfig):
+    """SQLite settings: ``DATABASE`` is a file path or ``:memory:``."""
+
+    DRIVER_NAME: str = "sqlite"
+    ASYNC_DRIVER_NAME: str = "sqlite+aiosqlite"
+    DATABASE: str | None = ":memory:"
+    POOL_SIZE: int = Field(default=5, ge=1)
+    POOL_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    POOL_RECYCLE_SECONDS: int = Field(default=-1, ge=-1)
+    POOL_PRE_PING: bool = False
+    APPLICATION_NAME: str | None = None
+
+    FOREIGN_KEYS: bool = True
+    JOURNAL_MODE: SQLiteJournalMode | None = None
+    BUSY_TIMEOUT: int = Field(default=5000, ge=0, description="Milliseconds to wait for a lock.")
+    SYNCHRONOUS: Literal["OFF", "NORMAL", "FULL", "EXTRA"] | None = None
+    BEGIN_MODE: SQLiteBeginMode = Field(
+        default="IMMEDIATE", description="How transactions start; IMMEDIATE avoids lock-upgrade failures."
+    )
+    READ_ONLY: bool = Field(default=False, description="Open the file with mode=ro: every write is refused.")
+
+    @field_validator("DRIVER_NAME")
+    @classmethod
+    def _check_sync_driver(cls, value: str) -> str:
+        if value not in {"sqlite", "sqlite+pysqlite"}:
+            raise ValueError("must be 'sqlite' or 'sqlite+pysqlite'")
+        return value
+
+    @field_validator("ASYNC_DRIVER_NAME")
+    @classmethod
+    def _check_async_driver(cls, value: str) -> str:
+        if value != "sqlite+aiosqlite":
+            raise ValueError("must be 'sqlite+aiosqlite'")
+        return value
+
+    @field_validator("DATABASE")
+    @classmethod
+    def _check_database(cls, value: str | None) -> str:
+        if not value:
+            raise ValueError("must be a file path or ':memory:'")
+        return value
+
+    @property
+    def is_memory(self) -> bool:
+        """True for an in-memory database."""
+        return self.DATABASE == ":memory:"
+
+    def url(self, *, async_: bool = False) -> URL:
+        """Return the SQLAlchemy URL; read-only files use a ``mode=ro`` URI."""
+        drivername = self.ASYNC_DRIVER_NAME if async_ else self.DRIVER_NAME
+        if self.is_memory:
+            return URL.create(drivername, database=":memory:")
+        if self.READ_ONLY:
+            return URL.create(drivername, database=f"file:{self.DATABASE}?mode=ro", query={"uri": "true"})
+        return URL.create(drivername, database=self.DATABASE)

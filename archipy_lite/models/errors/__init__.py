@@ -1,0 +1,43 @@
+"""The typed error hierarchy. Catch these; never a driver's exception."""
+
+from archipy_lite.models.errors.base_error import (
+    AlreadyExistsError,
+    BaseError,
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from archipy_lite.models.errors.database_errors import (
+    DatabaseConnectionError,
+    DatabaseConstraintError,
+    DatabaseDeadlockError,
+    DatabaseError,
+    DatabaseIntegrityError,
+    DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseResourceExhaustedError,
+    DatabaseSerializationError,
+    DatabaseTimeoutError,
+    DatabaseTransactionError,
+    UniqueViolationError,
+)
+
+__all__ = [
+    "AlreadyExistsError",
+    "BaseError",
+    "ConfigurationError",
+    "DatabaseConnectionError",
+    "DatabaseConstraintError",
+    "DatabaseDeadlockError",
+    "DatabaseError",
+    "DatabaseIntegrityError",
+    "DatabaseQueryError",
+    "DatabaseReadOnlyError",
+    "DatabaseResourceExhaustedError",
+    "DatabaseSerializationError",
+    "DatabaseTimeoutError",
+    "DatabaseTransactionError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "UniqueViolationError",
+]

@@ -1,0 +1,80 @@
+"""The root of the error hierarchy and the errors that are not about a database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+
+class BaseError(Exception):
+    """Root of every error this library raises.
+
+    Each subclass fixes a stable machine-readable ``code``, an HTTP status, a gRPC
+    status name and whether retrying the same operation can succeed. Instances
+    carry an English ``message`` and optional ``details`` (never secrets).
+    """
+
+    code: ClassVar[str] = "UNKNOWN_ERROR"
+    default_message: ClassVar[str] = "An unexpected error occurred."
+    http_status: ClassVar[int] = 500
+    grpc_status: ClassVar[str] = "UNKNOWN"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str | None = None, *, details: Mapping[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details: Mapping[str, Any] = MappingProxyType(dict(details or {}))
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description suitable for an API error body."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "http_status": self.http_status,
+            "grpc_status": self.grpc_status,
+            "retryable": self.retryable,
+            "details": dict(self.details),
+        }
+
+
+class ConfigurationError(BaseError):
+    """Configuration is missing or invalid, or a required driver is not installed."""
+
+    code = "CONFIGURATION_ERROR"
+    default_message = "The configuration is invalid."
+    http_status = 500
+    grpc_status = "FAILED_PRECONDITION"
+
+
+class InvalidArgumentError(BaseError):
+    """A caller passed a value the operation cannot accept."""
+
+    code = "INVALID_ARGUMENT"
+    default_message = "An argument is invalid."
+    http_status = 400
+    grpc_status = "INVALID_ARGUMENT"
+
+
+class NotFoundError(BaseError):
+    """The requested record does not exist."""
+
+    code = "NOT_FOUND"
+    default_message = "The requested resource was not found."
+    http_status = 404
+    grpc_status = "NOT_FOUND"
+
+
+class AlreadyExistsError(BaseError):
+    """A record with the same unique key already exists."""
+
+    code = "ALREADY_EXISTS"
+    default_message = "The resource already exists."
+    http_status = 409
+    grpc_status = "ALREADY_EXISTS"
