@@ -8,7 +8,7 @@ Invalid values raise ``ConfigurationError`` naming the field.
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Self
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
@@ -149,7 +149,9 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             components["ASYNC_DRIVER_NAME"] = url.drivername
         elif url.drivername != "postgresql":
             raise ValueError(f"driver {url.drivername!r} is not supported")
-        present = {"HOST": url.host, "PORT": port, "DATABASE": url.database, "USERNAME": url.username}
+        # SQLAlchemy unquotes the user name and password but not the database; libpq unquotes all three.
+        database = unquote(url.database) if url.database else url.database
+        present = {"HOST": url.host, "PORT": port, "DATABASE": database, "USERNAME": url.username}
         components.update({key: value for key, value in present.items() if value is not None})
         if url.password is not None:
             components["PASSWORD"] = str(url.password)
@@ -185,7 +187,8 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
         port = f":{url.port}" if url.port else ""
         database = f"/{quote(url.database, safe='')}" if url.database else ""
-        query = f"?{urlencode(sorted(self.DSN_QUERY.items()))}" if self.DSN_QUERY else ""
+        # quote_via=quote: libpq decodes %20 but not "+" in query values.
+        query = f"?{urlencode(sorted(self.DSN_QUERY.items()), quote_via=quote)}" if self.DSN_QUERY else ""
         return f"{url.drivername}://{userinfo}{host}{port}{database}{query}"
 
 
@@ -242,5 +245,7 @@ class SQLiteSQLAlchemyConfig(SQLAlchemyConfig):
         if self.is_memory:
             return URL.create(drivername, database=":memory:")
         if self.READ_ONLY:
-            return URL.create(drivername, database=f"file:{self.DATABASE}?mode=ro", query={"uri": "true"})
+            # Quote the path: a '?', '#' or '%' in it would otherwise end or change the URI.
+            path = quote(str(self.DATABASE), safe="/:")
+            return URL.create(drivername, database=f"file:{path}?mode=ro", query={"uri": "true"})
         return URL.create(drivername, database=self.DATABASE)

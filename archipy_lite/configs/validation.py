@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic._internal._model_construction import ModelMetaclass
+from pydantic_settings import SettingsError
 
 from archipy_lite.models.errors import BaseError, ConfigurationError
 
@@ -34,8 +35,11 @@ class ConfigurationMeta(ModelMetaclass):
     error names the full path (``POSTGRES_SQLALCHEMY.PORT``) exactly once.
     """
 
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - a metaclass method receives the class
         try:
             return super().__call__(*args, **kwargs)
         except ValidationError as exc:
             raise configuration_error_from(exc, getattr(cls, "__validation_error__", ConfigurationError)) from None
+        except SettingsError as exc:  # e.g. malformed JSON for a nested section in an environment variable
+            error_class = getattr(cls, "__validation_error__", ConfigurationError)
+            raise error_class(f"Invalid {cls.__name__} configuration: {exc}") from None

@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from archipy_lite.configs.validation import ConfigurationMeta
 from archipy_lite.models.errors import InvalidArgumentError
 
+_MAX_OFFSET = 2**63 - 1  # OFFSET is a signed 64-bit integer in PostgreSQL and SQLite
+
 
 class PaginationDTO(BaseModel, metaclass=ConfigurationMeta):
     """A 1-based page of ``page_size`` rows.
@@ -22,6 +24,15 @@ class PaginationDTO(BaseModel, metaclass=ConfigurationMeta):
 
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=10, ge=1)
+
+    @field_validator("page")
+    @classmethod
+    def _check_page(cls, value: int) -> int:
+        # Beyond this the offset overflows and the driver raises a raw error.
+        limit = _MAX_OFFSET // cls.MAX_PAGE_SIZE + 1
+        if value > limit:
+            raise ValueError(f"must be at most {limit}")
+        return value
 
     @field_validator("page_size")
     @classmethod

@@ -32,6 +32,12 @@ class BaseError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default reduction fails on the read-only ``details`` proxy; errors must pickle to
+        # cross process boundaries (process pools, task queues).
+        state = {key: value for key, value in self.__dict__.items() if key != "details"}
+        return _rebuild_error, (type(self), self.message, dict(self.details)), state
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready description suitable for an API error body."""
         return {
@@ -42,6 +48,13 @@ class BaseError(Exception):
             "retryable": self.retryable,
             "details": dict(self.details),
         }
+
+
+def _rebuild_error(cls: type[BaseError], message: str, details: dict[str, Any]) -> BaseError:
+    """Unpickle a ``BaseError`` without calling a subclass ``__init__`` that may take other arguments."""
+    error = cls.__new__(cls)
+    BaseError.__init__(error, message, details=details)
+    return error
 
 
 class ConfigurationError(BaseError):

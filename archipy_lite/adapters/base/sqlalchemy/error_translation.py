@@ -1,0 +1,205 @@
+"""The one place where driver and SQLAlchemy exceptions become typed errors.
+
+Classification uses codes, never message text: PostgreSQL SQLSTATE (psycopg's
+``sqlstate``, asyncpg's through SQLAlchemy's wrapper) and SQLite (extended)
+result codes. Messages are built from the class defaults plus the constraint,
+table and column names the server reports, so no bound value (and no password)
+ever reaches a message. The original exception is kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, ExceptionContext
+
+from archipy_lite.models.errors import (
+    BaseError,
+    DatabaseConnectionError,
+    DatabaseConstraintError,
+    DatabaseDeadlockError,
+    DatabaseError,
+    DatabaseIntegrityError,
+    DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseResourceExhaustedError,
+    DatabaseSerializationError,
+    DatabaseTimeoutError,
+    DatabaseTransactionError,
+    InvalidArgumentError,
+    UniqueViolationError,
+)
+
+# Exact PostgreSQL SQLSTATEs first, then two-character classes.
+_SQLSTATE_EXACT: dict[str, type[DatabaseError]] = {
+    "23505": UniqueViolationError,
+    "23503": DatabaseConstraintError,
+    "23502": DatabaseConstraintError,
+    "23514": DatabaseConstraintError,
+    "23P01": DatabaseConstraintError,
+    "40001": DatabaseSerializationError,
+    "40P01": DatabaseDeadlockError,
+    "57014": DatabaseTimeoutError,  # query_canceled (statement_timeout)
+    "55P03": DatabaseTimeoutError,  # lock_not_available (lock_timeout, NOWAIT)
+    "25P03": DatabaseTimeoutError,  # idle_in_transaction_session_timeout
+    "25006": DatabaseReadOnlyError,  # read_only_sql_transaction
+    "57P01": DatabaseConnectionError,  # admin_shutdown (pg_terminate_backend)
+    "57P02": DatabaseConnectionError,  # crash_shutdown
+    "57P03": DatabaseConnectionError,  # cannot_connect_now
+    "57P05": DatabaseConnectionError,  # idle_session_timeout
+    "3D000": DatabaseConnectionError,  # invalid_catalog_name: database does not exist
+}
+_SQLSTATE_CLASS: dict[str, type[DatabaseError]] = {
+    "08": DatabaseConnectionError,
+    "28": DatabaseConnectionError,  # invalid authorization
+    "23": DatabaseIntegrityError,
+    "40": DatabaseTransactionError,
+    "53": DatabaseResourceExhaustedError,
+    "54": DatabaseResourceExhaustedError,  # program_limit_exceeded
+}
+
+# SQLite primary result codes (extended code & 0xFF) and extended constraint codes.
+_SQLITE_CONSTRAINT_UNIQUE = {2067, 1555}  # SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+_SQLITE_PRIMARY: dict[int, type[DatabaseError]] = {
+    5: DatabaseTimeoutError,  # SQLITE_BUSY: lock wait exceeded busy_timeout
+    6: DatabaseTimeoutError,  # SQLITE_LOCKED
+    7: DatabaseResourceExhaustedError,  # SQLITE_NOMEM
+    8: DatabaseReadOnlyError,  # SQLITE_READONLY
+    9: DatabaseTimeoutError,  # SQLITE_INTERRUPT
+    13: DatabaseResourceExhaustedError,  # SQLITE_FULL
+    14: DatabaseConnectionError,  # SQLITE_CANTOPEN
+    19: DatabaseConstraintError,  # SQLITE_CONSTRAINT (non-unique kinds)
+    26: DatabaseConnectionError,  # SQLITE_NOTADB
+}
+_SQLITE_CONSTRAINT_KIND = {787: "foreign_key", 1299: "not_null", 275: "check", 2067: "unique", 1555: "primary_key"}
+
+_DIAG_FIELDS = ("constraint_name", "table_name", "column_name", "schema_name")
+
+
+def _driver_errors(exc: BaseException) -> Iterator[BaseException]:
+    """Walk the exception, its ``orig`` and its cause chain (bounded, cycle-safe)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen or len(seen) > 16:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend([current.__cause__, getattr(current, "orig", None)])
+
+
+def _sqlstate(exc: BaseException) -> tuple[str | None, dict[str, Any]]:
+    for candidate in _driver_errors(exc):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str) and state:
+            details: dict[str, Any] = {"sqlstate": state}
+            diag = getattr(candidate, "diag", candidate)  # psycopg keeps names on .diag, asyncpg on the error
+            for name in _DIAG_FIELDS:
+                value = getattr(diag, name, None)
+                if isinstance(value, str) and value:
+                    details[name.removesuffix("_name")] = value
+            return state, details
+    return None, {}
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    for candidate in _driver_errors(exc):
+        if isinstance(candidate, sqlite3.Error):
+            code = getattr(candidate, "sqlite_errorcode", None)
+            if isinstance(code, int):
+                return code
+    return None
+
+
+def _class_for_sqlstate(state: str) -> type[DatabaseError]:
+    return _SQLSTATE_EXACT.get(state) or _SQLSTATE_CLASS.get(state[:2]) or DatabaseQueryError
+
+
+def _describe(error_class: type[DatabaseError], details: dict[str, Any]) -> str:
+    message = error_class.default_message.rstrip(".")
+    names = [f"{key} {details[key]!r}" for key in ("constraint", "table", "column") if key in details]
+    return f"{message} ({', '.join(names)})." if names else f"{message}."
+
+
+def translate_exception(exc: BaseException, *, is_disconnect: bool = False) -> BaseException:
+    """Return the typed error for ``exc``, or ``exc`` itself when it is not a database failure.
+
+    The caller raises the result ``from exc``.
+    """
+    if isinstance(exc, BaseError | asyncio.CancelledError):
+        return exc
+    error_class: type[DatabaseError]
+    state, details = _sqlstate(exc)
+    if state is not None:
+        error_class = _class_for_sqlstate(state)
+        if is_disconnect and not issubclass(error_class, DatabaseConnectionError):
+            error_class = DatabaseConnectionError
+        return error_class(_describe(error_class, details), details=details)
+    code = _sqlite_code(exc)
+    if code is not None:
+        details = {"sqlite_code": code}
+        if code in _SQLITE_CONSTRAINT_UNIQUE:
+            error_class = UniqueViolationError
+        else:
+            error_class = _SQLITE_PRIMARY.get(code & 0xFF, DatabaseQueryError)
+        if code in _SQLITE_CONSTRAINT_KIND:
+            details["constraint"] = _SQLITE_CONSTRAINT_KIND[code]
+        return error_class(_describe(error_class, details), details=details)
+    return _translate_without_code(exc, is_disconnect=is_disconnect)
+
+
+def _translate_without_code(exc: BaseException, *, is_disconnect: bool) -> BaseException:
+    if isinstance(exc, sa_exc.TimeoutError):  # connection pool exhausted
+        return DatabaseTimeoutError(
+            "Timed out waiting for a pooled connection; raise POOL_SIZE or POOL_MAX_OVERFLOW, or shorten transactions.",
+            details={"reason": "pool_timeout"},
+        )
+    if isinstance(exc, sa_exc.DBAPIError) and (is_disconnect or exc.connection_invalidated):
+        return DatabaseConnectionError(details={"reason": "connection_lost"})
+    if isinstance(exc, sa_exc.InterfaceError | sa_exc.OperationalError | ConnectionError | OSError):
+        return DatabaseConnectionError(details={"reason": type(exc).__name__})
+    if isinstance(exc, TimeoutError):
+        return DatabaseTimeoutError(details={"reason": "timeout"})
+    if isinstance(exc, sa_exc.IntegrityError):
+        return DatabaseIntegrityError()
+    if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
+        # Raised while preparing parameters (a bind processor rejected a value): bad input.
+        return InvalidArgumentError(f"A value could not be sent to the database: {type(exc.orig).__name__}.")
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return DatabaseQueryError(details={"reason": type(exc).__name__})
+    return exc
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise anything that escapes as its typed error, chained to the original."""
+    try:
+        yield
+    except BaseError:
+        raise
+    except Exception as exc:
+        typed = translate_exception(exc)
+        if typed is exc:
+            raise
+        raise typed from exc
+
+
+def _on_engine_error(context: ExceptionContext) -> None:
+    if context.is_pre_ping:  # let the pool's liveness check reconnect as designed
+        return
+    typed = translate_exception(context.original_exception, is_disconnect=context.is_disconnect)
+    if typed is not context.original_exception:
+        raise typed
+
+
+def install_error_translation(engine: Engine) -> None:
+    """Make every statement on ``engine`` (ORM, Core or raw) raise typed errors."""
+    if not event.contains(engine, "handle_error", _on_engine_error):
+        event.listen(engine, "handle_error", _on_engine_error)

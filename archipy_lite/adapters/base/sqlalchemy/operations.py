@@ -1,0 +1,183 @@
+"""The adapter operations, written once against a synchronous Session.
+
+Sync adapters call these directly; async adapters run the very same functions
+on ``AsyncSession.sync_session`` through one ``greenlet_spawn`` per call (which
+is also how SQLAlchemy's own AsyncSession works). Outside an atomic block
+(``session.autocommit``) each operation commits when it succeeds and rolls
+back when it fails, so no connection stays checked out between calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Executable, Result, ScalarResult, Select, inspect
+from sqlalchemy.orm import Session
+
+from archipy_lite.adapters.base.sqlalchemy import query_building
+from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
+from archipy_lite.models.dtos.pagination_dto import PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+Params = dict[str, Any] | Sequence[dict[str, Any]] | None
+
+
+def is_autocommit(session: Session) -> bool:
+    return bool(getattr(session, "autocommit", False))
+
+
+def discard_connection(session: Session) -> None:
+    """Drop the session's connection without talking to it (after a failure or a cancellation)."""
+    try:
+        session.invalidate()
+    except Exception:  # the connection is being thrown away; nothing useful to report
+        logger.debug("invalidating a session after a failure raised", exc_info=True)
+
+
+def rollback_quietly(session: Session) -> None:
+    """Roll back after a failure; a broken connection is discarded instead."""
+    try:
+        session.rollback()
+    except Exception:
+        logger.debug("rollback after a failure raised; discarding the connection", exc_info=True)
+        discard_connection(session)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[None]:
+    """Translate errors; outside atomic blocks also commit on success and roll back on failure."""
+    autocommit = is_autocommit(session)
+    try:
+        with translated_errors():
+            yield
+            if autocommit:
+                session.commit()
+    except asyncio.CancelledError:
+        if autocommit:
+            discard_connection(session)
+        raise
+    except BaseException:
+        if autocommit:
+            rollback_quietly(session)
+        raise
+
+
+def _check_entity(entity: Any) -> None:
+    query_building.mapper_of(type(entity))
+
+
+def create(session: Session, entity: T) -> T:
+    _check_entity(entity)
+    with unit_of_work(session):
+        session.add(entity)
+        session.flush([entity])
+    return entity
+
+
+def bulk_create(session: Session, entities: Sequence[T]) -> list[T]:
+    items = list(entities)
+    for entity in items:
+        _check_entity(entity)
+    if not items:
+        return items
+    with unit_of_work(session):
+        session.add_all(items)
+        session.flush(items)  # one batched INSERT per table (executemany / insertmanyvalues)
+    return items
+
+
+def _as_uuid(value: Any) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidArgumentError(f"{value!r} is not a valid UUID", details={"field": "uuid"}) from None
+
+
+def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
+    query_building.mapper_of(entity_type)
+    key = _as_uuid(entity_uuid)
+    with unit_of_work(session):
+        # Outside atomic blocks the session outlives the call: re-read instead of trusting its identity map.
+        return session.get(entity_type, key, populate_existing=is_autocommit(session))
+
+
+def _attached(session: Session, entity: Any) -> Any:
+    """``entity`` as an instance of ``session``, loading it when it belongs elsewhere."""
+    state = inspect(entity)
+    if state.session is session:
+        return entity
+    if state.transient or state.pending or state.identity is None:
+        raise InvalidArgumentError(f"{type(entity).__name__} has not been saved, so it cannot be deleted")
+    loaded = session.get(type(entity), state.identity)
+    if loaded is None:
+        raise NotFoundError(f"{type(entity).__name__} {state.identity[0]} does not exist")
+    return loaded
+
+
+def delete(session: Session, entity: Any) -> None:
+    _check_entity(entity)
+    with unit_of_work(session):
+        session.delete(_attached(session, entity))
+        session.flush()
+
+
+def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
+    items = list(entities)
+    for entity in items:
+        _check_entity(entity)
+    if not items:
+        return
+    with unit_of_work(session):
+        for entity in items:
+            session.delete(_attached(session, entity))
+        session.flush()
+
+
+def execute(session: Session, statement: Executable, params: Params = None) -> Result[Any]:
+    """Run ``statement``; outside atomic blocks the rows are buffered so the result outlives the commit."""
+    with unit_of_work(session):
+        result = session.execute(statement, params)
+        if is_autocommit(session) and getattr(result, "returns_rows", True):
+            result = result.freeze()()
+    return result
+
+
+def scalars(session: Session, statement: Executable, params: Params = None) -> ScalarResult[Any]:
+    return execute(session, statement, params).scalars()
+
+
+def execute_search_query(
+    session: Session,
+    entity: type[T],
+    query: Select[Any],
+    pagination: PaginationDTO | None,
+    sort_info: SortDTO | None,
+    has_multiple_entities: bool = False,
+) -> tuple[list[Any], int]:
+    """One page of ``query`` and the total number of matching rows.
+
+    The COUNT is skipped when the page itself shows the total (a short, non-empty page,
+    or an empty first page); otherwise it runs without ORDER BY and with a constant column.
+    """
+    if not isinstance(query, Select):
+        raise InvalidArgumentError(f"query must be a select() statement, got {type(query).__name__}")
+    ordered = query_building.apply_sorting(entity, query, sort_info)
+    page_query = query_building.apply_pagination(ordered, pagination)
+    with unit_of_work(session):
+        result = session.execute(page_query)
+        items: list[Any] = list(result.all()) if has_multiple_entities else list(result.scalars().all())
+        total = query_building.known_total(pagination, len(items))
+        if total is None:
+            total = int(session.execute(query_building.count_statement(query)).scalar_one())
+    return items, total

@@ -1,0 +1,170 @@
+"""Statement building shared by every adapter: filters, sorting, pagination and counting.
+
+Pure functions of their arguments: no session, no I/O. Bad input raises
+``InvalidArgumentError`` before anything is sent to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, inspect, literal_column, select
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import Mapper
+
+from archipy_lite.models.dtos.pagination_dto import PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.errors import InvalidArgumentError
+from archipy_lite.models.types.base_types import FilterOperationType, SortOrderType
+
+T = TypeVar("T", bound=Any)
+LIKE_ESCAPE = "\\"
+
+
+def mapper_of(entity: type[Any]) -> Mapper[Any]:
+    """The ORM mapper of ``entity``, or InvalidArgumentError when it is not a mapped class."""
+    try:
+        mapper = inspect(entity)
+    except NoInspectionAvailable:
+        raise InvalidArgumentError(f"{entity!r} is not a mapped entity class") from None
+    if not isinstance(mapper, Mapper):
+        raise InvalidArgumentError(f"{entity!r} is not a mapped entity class")
+    return mapper
+
+
+def column_of(entity: type[Any], name: str) -> ColumnElement[Any]:
+    """The mapped column attribute ``name`` of ``entity``; unknown names raise InvalidArgumentError."""
+    mapper = mapper_of(entity)
+    if name not in mapper.column_attrs:
+        valid = ", ".join(sorted(mapper.column_attrs.keys()))
+        raise InvalidArgumentError(
+            f"{entity.__name__} has no column {name!r}; valid columns: {valid}",
+            details={"field": name, "entity": entity.__name__},
+        )
+    attribute: ColumnElement[Any] = getattr(entity, name)
+    return attribute
+
+
+def escape_like(value: str) -> str:
+    """Escape LIKE wildcards so ``value`` matches literally."""
+    return value.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+def _as_list(value: Any, operation: FilterOperationType) -> list[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Collection):
+        raise InvalidArgumentError(
+            f"{operation.name} needs a list of values, got {type(value).__name__}",
+            details={"operation": operation.name},
+        )
+    return list(value)
+
+
+def _as_text(value: Any, operation: FilterOperationType) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(
+            f"{operation.name} needs a string, got {type(value).__name__}", details={"operation": operation.name}
+        )
+    return escape_like(value)
+
+
+def filter_condition(field: Any, value: Any, operation: FilterOperationType) -> ColumnElement[bool]:
+    """The WHERE condition for one filter operation (see FilterOperationType)."""
+    op = FilterOperationType(operation)
+    match op:
+        case FilterOperationType.EQUAL:
+            return field == value  # type: ignore[no-any-return]
+        case FilterOperationType.NOT_EQUAL:
+            return field != value  # type: ignore[no-any-return]
+        case FilterOperationType.LESS_THAN:
+            return field < value  # type: ignore[no-any-return]
+        case FilterOperationType.LESS_THAN_OR_EQUAL:
+            return field <= value  # type: ignore[no-any-return]
+        case FilterOperationType.GREATER_THAN:
+            return field > value  # type: ignore[no-any-return]
+        case FilterOperationType.GREATER_THAN_OR_EQUAL:
+            return field >= value  # type: ignore[no-any-return]
+        case FilterOperationType.IN_LIST:
+            return field.in_(_as_list(value, op))  # type: ignore[no-any-return]
+        case FilterOperationType.NOT_IN_LIST:
+            return field.not_in(_as_list(value, op))  # type: ignore[no-any-return]
+        case FilterOperationType.LIKE:
+            return field.like(f"%{_as_text(value, op)}%", escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+        case FilterOperationType.ILIKE | FilterOperationType.CONTAINS:
+            return field.ilike(f"%{_as_text(value, op)}%", escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+        case FilterOperationType.STARTS_WITH:
+            return field.like(f"{_as_text(value, op)}%", escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+        case FilterOperationType.ENDS_WITH:
+            return field.like(f"%{_as_text(value, op)}", escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+        case FilterOperationType.IS_NULL:
+            return field.is_(None)  # type: ignore[no-any-return]
+        case FilterOperationType.IS_NOT_NULL:
+            return field.is_not(None)  # type: ignore[no-any-return]
+    raise InvalidArgumentError(f"Unsupported filter operation {operation!r}")  # pragma: no cover
+
+
+def apply_filter(query: Select[Any], field: Any, value: Any, operation: FilterOperationType) -> Select[Any]:
+    """Add one filter; a ``None`` value skips it, except for IS_NULL / IS_NOT_NULL."""
+    op = _operation(operation)
+    if value is None and op not in (FilterOperationType.IS_NULL, FilterOperationType.IS_NOT_NULL):
+        return query
+    if not hasattr(field, "__clause_element__") and not isinstance(field, ColumnElement):
+        raise InvalidArgumentError(f"Filter field must be a column, got {type(field).__name__}")
+    return query.where(filter_condition(field, value, op))
+
+
+def _operation(operation: Any) -> FilterOperationType:
+    try:
+        return FilterOperationType(operation)
+    except ValueError:
+        valid = ", ".join(op.name for op in FilterOperationType)
+        raise InvalidArgumentError(f"Unknown filter operation {operation!r}; valid: {valid}") from None
+
+
+def sort_column(entity: type[Any], sort_info: SortDTO) -> ColumnElement[Any]:
+    """The ORDER BY expression for ``sort_info``; names are validated against ``entity``."""
+    field = sort_info.field
+    column = column_of(entity, field) if isinstance(field, str) else field
+    return column.desc() if sort_info.order == SortOrderType.DESCENDING else column.asc()
+
+
+def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
+    """Order by ``sort_info`` then by primary key, so pages never overlap or skip rows."""
+    if sort_info is None:
+        return query
+    ordered = query.order_by(sort_column(entity, sort_info))
+    mapper = mapper_of(entity)
+    primary_key = list(mapper.primary_key)
+    sorted_by = sort_info.field if isinstance(sort_info.field, str) else getattr(sort_info.field, "key", None)
+    if len(primary_key) == 1 and sorted_by != primary_key[0].key:
+        ordered = ordered.order_by(primary_key[0])
+    return ordered
+
+
+def apply_pagination(query: Select[Any], pagination: PaginationDTO | None) -> Select[Any]:
+    """Add LIMIT/OFFSET for ``pagination`` (no-op when None)."""
+    if pagination is None:
+        return query
+    return query.limit(pagination.page_size).offset(pagination.offset)
+
+
+def count_statement(query: Select[Any]) -> Select[tuple[int]]:
+    """A cheap COUNT of ``query``'s rows: no ORDER BY, no LIMIT, and only a constant column when safe."""
+    base = query.order_by(None).limit(None).offset(None)
+    distinct_or_grouped = bool(
+        getattr(base, "_distinct", False)
+        or getattr(base, "_group_by_clauses", ())
+        or getattr(base, "_having_criteria", ())
+    )
+    if not distinct_or_grouped:
+        base = base.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    return select(func.count()).select_from(base.subquery())
+
+
+def known_total(pagination: PaginationDTO | None, rows_on_page: int) -> int | None:
+    """The total implied by the page itself, when the page is short and not empty (no COUNT needed)."""
+    if pagination is None:
+        return rows_on_page
+    if 0 < rows_on_page < pagination.page_size or (rows_on_page == 0 and pagination.offset == 0):
+        return pagination.offset + rows_on_page
+    return None

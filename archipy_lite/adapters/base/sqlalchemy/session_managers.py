@@ -1,0 +1,206 @@
+"""Session managers: one engine, one session factory, and the per-context sessions of one database.
+
+A manager creates its engine on first use (no connection is opened before
+that). ``get_session()`` returns the session of the atomic block the caller is
+in, or else the caller's autocommit session. Dialect details (URL, pool,
+pragmas) come from a ``DialectSupport`` supplied by the PostgreSQL or SQLite
+package.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from archipy_lite.adapters.base.sqlalchemy.error_translation import install_error_translation
+from archipy_lite.adapters.base.sqlalchemy.sessions import ArchipySession
+from archipy_lite.adapters.base.sqlalchemy.transaction_state import AtomicState, ContextSessions
+from archipy_lite.models.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from archipy_lite.configs.config_template import SQLAlchemyConfig
+
+E = TypeVar("E", Engine, AsyncEngine)
+S = TypeVar("S", Session, AsyncSession)
+
+
+class DialectSupport(Protocol):
+    """What a database family tells the session managers."""
+
+    kind: str  # "postgres" or "sqlite": the key for default managers and atomic decorators
+    extra: str  # the pip extra that installs the drivers
+
+    def engine_arguments(self, config: Any, *, async_: bool) -> tuple[URL, dict[str, Any]]:
+        """Return the URL and ``create_engine`` keyword arguments."""
+        ...
+
+    def prepare_engine(self, engine: Engine, config: Any) -> None:
+        """Install connect-time hooks (pragmas, BEGIN handling) on the sync engine."""
+        ...
+
+
+class BaseSessionManager(Generic[E, S]):
+    """Engine and sessions of one database for one flavour (sync or async)."""
+
+    is_async: ClassVar[bool]
+    _live: ClassVar[weakref.WeakSet[BaseSessionManager[Any, Any]]] = weakref.WeakSet()
+
+    def __init__(self, config: SQLAlchemyConfig, dialect: DialectSupport) -> None:
+        self.config = config
+        self.dialect = dialect
+        self.sessions: ContextSessions[S] = ContextSessions(f"archipy_{dialect.kind}_{id(self):x}")
+        self._engine: E | None = None
+        self._lock = threading.Lock()
+        BaseSessionManager._live.add(self)
+
+    def __repr__(self) -> str:
+        flavour = "async" if self.is_async else "sync"
+        return f"<{type(self).__name__} {self.dialect.kind} {flavour} database={self.config.DATABASE!r}>"
+
+    @property
+    def kind(self) -> str:
+        return self.dialect.kind
+
+    @property
+    def engine(self) -> E:
+        """The engine, created on first access."""
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._build_engine()
+                engine = self._engine
+        return engine
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None
+
+    def _engine_arguments(self) -> tuple[URL, dict[str, Any]]:
+        return self.dialect.engine_arguments(self.config, async_=self.is_async)
+
+    def _build_engine(self) -> E:
+        raise NotImplementedError
+
+    def new_session(self) -> S:
+        """A fresh session on this engine (callers own and close it)."""
+        raise NotImplementedError
+
+    def _missing_driver(self, exc: ImportError) -> ConfigurationError:
+        return ConfigurationError(
+            f"The {self.kind} driver is not installed ({exc.name or exc}); "
+            f"install it with: pip install 'archipy-lite[{self.dialect.extra}]'",
+            details={"extra": self.dialect.extra},
+        )
+
+    def atomic_state(self) -> AtomicState[S] | None:
+        """The atomic block the caller is in for this database, if any."""
+        return self.sessions.atomic_state()
+
+    def in_atomic_block(self) -> bool:
+        return self.sessions.atomic_state() is not None
+
+    @classmethod
+    def live_managers(cls) -> list[BaseSessionManager[Any, Any]]:
+        """Every manager still referenced somewhere (used to find a default)."""
+        return list(cls._live)
+
+
+class SessionManager(BaseSessionManager[Engine, Session]):
+    """Synchronous engine and sessions."""
+
+    is_async = False
+
+    def __init__(self, config: SQLAlchemyConfig, dialect: DialectSupport) -> None:
+        super().__init__(config, dialect)
+        self._factory: sessionmaker[Session] | None = None
+
+    def _build_engine(self) -> Engine:
+        url, kwargs = self._engine_arguments()
+        try:
+            engine = create_engine(url, **kwargs)
+        except ImportError as exc:
+            raise self._missing_driver(exc) from exc
+        install_error_translation(engine)
+        self.dialect.prepare_engine(engine, self.config)
+        return engine
+
+    def new_session(self) -> Session:
+        """A fresh session on this engine (callers own and close it)."""
+        if self._factory is None:
+            self._factory = sessionmaker(
+                bind=self.engine, class_=ArchipySession, expire_on_commit=False, autoflush=True
+            )
+        return self._factory()
+
+    def _new_autocommit_session(self) -> Session:
+        session = self.new_session()
+        session.autocommit = True  # type: ignore[attr-defined]
+        return session
+
+    def get_session(self) -> Session:
+        """The atomic block's session, or this thread/task's autocommit session."""
+        state = self.sessions.atomic_state()
+        if state is not None:
+            return state.session
+        return self.sessions.autocommit_session(self._new_autocommit_session)
+
+    def dispose(self) -> None:
+        """Close pooled connections; the engine is rebuilt on next use."""
+        with self._lock:
+            engine, self._engine, self._factory = self._engine, None, None
+        if engine is not None:
+            engine.dispose()
+
+
+class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
+    """Asynchronous engine and sessions (asyncpg, psycopg async or aiosqlite)."""
+
+    is_async = True
+
+    def __init__(self, config: SQLAlchemyConfig, dialect: DialectSupport) -> None:
+        super().__init__(config, dialect)
+        self._factory: async_sessionmaker[AsyncSession] | None = None
+
+    def _build_engine(self) -> AsyncEngine:
+        url, kwargs = self._engine_arguments()
+        try:
+            engine = create_async_engine(url, **kwargs)
+        except ImportError as exc:
+            raise self._missing_driver(exc) from exc
+        install_error_translation(engine.sync_engine)
+        self.dialect.prepare_engine(engine.sync_engine, self.config)
+        return engine
+
+    def new_session(self) -> AsyncSession:
+        """A fresh session on this engine (callers own and close it)."""
+        if self._factory is None:
+            self._factory = async_sessionmaker(
+                bind=self.engine, sync_session_class=ArchipySession, expire_on_commit=False, autoflush=True
+            )
+        return self._factory()
+
+    def _new_autocommit_session(self) -> AsyncSession:
+        session = self.new_session()
+        session.sync_session.autocommit = True  # type: ignore[attr-defined]
+        return session
+
+    def get_session(self) -> AsyncSession:
+        """The atomic block's session, or this task's autocommit session."""
+        state = self.sessions.atomic_state()
+        if state is not None:
+            return state.session
+        return self.sessions.autocommit_session(self._new_autocommit_session)
+
+    async def dispose(self) -> None:
+        """Close pooled connections; the engine is rebuilt on next use."""
+        with self._lock:
+            engine, self._engine, self._factory = self._engine, None, None
+        if engine is not None:
+            await engine.dispose()

@@ -1,0 +1,75 @@
+"""PostgreSQL specifics: driver connect arguments for psycopg 3 and asyncpg."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import URL, Engine
+
+from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
+from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
+from archipy_lite.models.errors import ConfigurationError
+
+
+def _libpq_arguments(config: PostgresSQLAlchemyConfig) -> dict[str, Any]:
+    """Connect arguments understood by psycopg (libpq keywords)."""
+    arguments: dict[str, Any] = {}
+    if config.CONNECT_TIMEOUT is not None:
+        arguments["connect_timeout"] = max(1, round(config.CONNECT_TIMEOUT))
+    if config.APPLICATION_NAME:
+        arguments["application_name"] = config.APPLICATION_NAME
+    if config.STATEMENT_TIMEOUT:
+        arguments["options"] = f"-c statement_timeout={config.STATEMENT_TIMEOUT}"
+    ssl = {
+        "sslmode": config.SSL_MODE,
+        "sslrootcert": config.SSL_ROOT_CERT,
+        "sslcert": config.SSL_CERT,
+        "sslkey": config.SSL_KEY,
+    }
+    arguments.update({key: value for key, value in ssl.items() if value is not None})
+    return arguments
+
+
+def _asyncpg_arguments(config: PostgresSQLAlchemyConfig, url: URL) -> tuple[URL, dict[str, Any]]:
+    """Connect arguments understood by asyncpg; libpq-only URL parameters are moved across."""
+    arguments: dict[str, Any] = {}
+    server_settings: dict[str, str] = {}
+    if config.CONNECT_TIMEOUT is not None:
+        arguments["timeout"] = config.CONNECT_TIMEOUT
+    if config.APPLICATION_NAME:
+        server_settings["application_name"] = config.APPLICATION_NAME
+    if config.STATEMENT_TIMEOUT:
+        server_settings["statement_timeout"] = str(config.STATEMENT_TIMEOUT)
+    if server_settings:
+        arguments["server_settings"] = server_settings
+    sslmode = url.query.get("sslmode") or config.SSL_MODE
+    if "sslmode" in url.query:
+        url = url.difference_update_query(["sslmode"])
+    if isinstance(sslmode, str):
+        arguments["ssl"] = sslmode
+    if config.SSL_ROOT_CERT or config.SSL_CERT or config.SSL_KEY:
+        raise ConfigurationError(
+            "SSL_ROOT_CERT/SSL_CERT/SSL_KEY are not supported with asyncpg; pass an ssl.SSLContext "
+            "in CONNECT_ARGS={'ssl': context} instead",
+            details={"fields": ["SSL_ROOT_CERT", "SSL_CERT", "SSL_KEY"]},
+        )
+    return url, arguments
+
+
+class PostgresDialect:
+    """Tells the session managers how to build PostgreSQL engines."""
+
+    kind = "postgres"
+    extra = "postgres"
+
+    def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
+        url = config.url(async_=async_)
+        if url.get_driver_name() == "asyncpg":
+            url, connect_args = _asyncpg_arguments(config, url)
+        else:
+            connect_args = _libpq_arguments(config)
+        connect_args.update(config.CONNECT_ARGS)
+        return url, {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
+
+    def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:
+        """PostgreSQL needs no connect-time hooks."""

@@ -1,0 +1,74 @@
+"""SQLite specifics: pragmas, BEGIN handling that makes SAVEPOINT work, and in-memory pooling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
+
+from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
+from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
+
+
+def _pragmas(config: SQLiteSQLAlchemyConfig) -> list[str]:
+    pragmas = [
+        f"PRAGMA foreign_keys = {'ON' if config.FOREIGN_KEYS else 'OFF'}",
+        f"PRAGMA busy_timeout = {config.BUSY_TIMEOUT}",
+        # Make LIKE case-sensitive as on PostgreSQL; ILIKE compiles to lower() LIKE lower().
+        "PRAGMA case_sensitive_like = ON",
+    ]
+    if config.READ_ONLY:
+        pragmas.append("PRAGMA query_only = ON")
+    elif config.JOURNAL_MODE and not config.is_memory:
+        pragmas.append(f"PRAGMA journal_mode = {config.JOURNAL_MODE}")
+    if config.SYNCHRONOUS:
+        pragmas.append(f"PRAGMA synchronous = {config.SYNCHRONOUS}")
+    return pragmas
+
+
+class SQLiteDialect:
+    """Tells the session managers how to build SQLite engines."""
+
+    kind = "sqlite"
+    extra = "sqlite"
+
+    def engine_arguments(self, config: SQLiteSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
+        url = config.url(async_=async_)
+        connect_args: dict[str, Any] = {"timeout": config.BUSY_TIMEOUT / 1000}
+        if not async_:
+            connect_args["check_same_thread"] = False  # pooled connections move between threads
+        connect_args.update(config.CONNECT_ARGS)
+        arguments = {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
+        if config.is_memory:
+            # One connection holds the in-memory database; sharing it through a pool of one
+            # serialises users instead of giving each thread its own empty database.
+            arguments.update(
+                poolclass=AsyncAdaptedQueuePool if async_ else QueuePool,
+                pool_size=1,
+                max_overflow=0,
+                pool_recycle=-1,
+                pool_pre_ping=False,
+            )
+        return url, arguments
+
+    def prepare_engine(self, engine: Engine, config: SQLiteSQLAlchemyConfig) -> None:
+        pragmas = _pragmas(config)
+        begin = "BEGIN" if config.READ_ONLY else f"BEGIN {config.BEGIN_MODE}"
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Stop the driver from issuing its own BEGIN/COMMIT so SQLAlchemy controls transactions
+            # (required for SAVEPOINT and for BEGIN IMMEDIATE).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                for pragma in pragmas:
+                    cursor.execute(pragma)
+            finally:
+                cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql(begin)

@@ -1,0 +1,28 @@
+"""Test helpers for archipy_lite and its users: PostgreSQL provisioning and a pytest plugin.
+
+Enable the fixtures with ``pytest_plugins = ["archipy_lite.testing.pytest_plugin"]`` in a ``conftest.py``.
+"""
+
+from archipy_lite.testing.postgres import (
+    DSN_ENV_VAR,
+    POSTGRES_IMAGE,
+    PostgresDriver,
+    PostgresUnavailableError,
+    docker_engine_available,
+    mask_dsn,
+    postgres_server,
+    temporary_database,
+    with_driver,
+)
+
+__all__ = [
+    "DSN_ENV_VAR",
+    "POSTGRES_IMAGE",
+    "PostgresDriver",
+    "PostgresUnavailableError",
+    "docker_engine_available",
+    "mask_dsn",
+    "postgres_server",
+    "temporary_database",
+    "with_driver",
+]
