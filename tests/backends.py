@@ -22,6 +22,7 @@ from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLA
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import AsyncSQLiteSQLAlchemyAdapter, SQLiteSQLAlchemyAdapter
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic
+
 from models import BaseEntity
 
 # id -> (kind, is_async, async driver or sqlite storage)

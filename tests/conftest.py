@@ -1,13 +1,12 @@
 """Shared pytest configuration for the archipy_lite test suite."""
 
-pytest_plugins = ["archipy_lite.testing.pytest_plugin"]
-
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from backends import BACKENDS, Backend, make_backend
+
+pytest_plugins = ["archipy_lite.testing.pytest_plugin"]
 
 _backend_cache: dict[str, Backend] = {}
 

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from models import User
 from pydantic import ValidationError
 from sqlalchemy import create_engine, func, literal, select
 
@@ -19,6 +18,8 @@ from archipy_lite.models.dtos.sort_dto import SortDTO
 from archipy_lite.models.errors import BaseError, ConfigurationError, InvalidArgumentError
 from archipy_lite.models.types import FilterOperationType as ExportedFilterOperationType
 from archipy_lite.models.types.base_types import FilterOperationType, SortOrderType
+
+from models import User
 
 TUTORIAL_FILTER_OPERATIONS = [
     "EQUAL",

@@ -16,7 +16,6 @@ from uuid import UUID
 
 import psycopg
 import pytest
-from models import Post, User
 from sqlalchemy import Engine, bindparam, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -30,6 +29,8 @@ from archipy_lite.models.entities.sqlalchemy.base_entities import (
     UpdatableEntity,
 )
 from archipy_lite.models.entities.sqlalchemy.column_types import UTCDateTime
+
+from models import Post, User
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 NEW_YORK_WINTER = timezone(timedelta(hours=-5))
