@@ -1,0 +1,294 @@
+"""Store logic, written once against a synchronous Session (async stores run it in a greenlet).
+
+Every function runs inside ``unit_of_work``: outside an atomic block the whole
+function is one short transaction; inside one it joins the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from archipy_lite.adapters.base.sqlalchemy import query_building
+from archipy_lite.adapters.base.sqlalchemy.operations import _as_uuid, is_autocommit, unit_of_work
+from archipy_lite.models.dtos.pagination_dto import PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
+from archipy_lite.models.entities.sqlalchemy.column_types import utc_now
+from archipy_lite.models.errors import (
+    DatabaseConstraintError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+
+T = TypeVar("T")
+IMMUTABLE_FIELDS = frozenset({"uuid", "created_at"})
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One column's value before and after an update."""
+
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The updated entity and what actually changed."""
+
+    entity: Any
+    changes: Mapping[str, FieldChange]
+
+
+def _visible(model: type[Any], include_deleted: bool) -> list[ColumnElement[bool]]:
+    if not include_deleted and issubclass(model, DeletableEntity):
+        return [model.is_deleted.is_(False)]
+    return []
+
+
+def _pk(model: type[Any]) -> Any:
+    return model.uuid
+
+
+def _fresh(session: Session) -> dict[str, Any]:
+    """Execution options that refresh already-loaded objects when outside atomic blocks."""
+    return {"populate_existing": True} if is_autocommit(session) else {}
+
+
+def _check_changes(model: type[Any], changes: Mapping[str, Any]) -> None:
+    for name in changes:
+        query_building.column_of(model, name)
+    forbidden = sorted(IMMUTABLE_FIELDS & set(changes))
+    if forbidden:
+        raise InvalidArgumentError(f"{', '.join(forbidden)} cannot be changed", details={"fields": forbidden})
+
+
+def _missing_parent(model: type[Any], error: DatabaseConstraintError) -> NotFoundError | DatabaseConstraintError:
+    """A foreign-key failure on insert/update means the referenced parent does not exist."""
+    constraint = error.details.get("constraint")
+    if error.details.get("sqlstate") == "23503" or constraint == "foreign_key":
+        where = f" (constraint {constraint!r})" if constraint and constraint != "foreign_key" else ""
+        return NotFoundError(
+            f"{model.__name__} refers to a parent row that does not exist{where}.",
+            details={"entity": model.__name__, **dict(error.details)},
+        )
+    return error
+
+
+def create(session: Session, model: type[T], entity: T) -> T:
+    try:
+        with unit_of_work(session):
+            session.add(entity)
+            session.flush([entity])
+    except DatabaseConstraintError as error:
+        raise _missing_parent(model, error) from error
+    return entity
+
+
+def get(session: Session, model: type[T], uuid: Any, include_deleted: bool) -> T | None:
+    key = _as_uuid(uuid)
+    statement = select(model).where(_pk(model) == key, *_visible(model, include_deleted))
+    with unit_of_work(session):
+        found: T | None = session.scalars(statement, execution_options=_fresh(session)).first()
+    return found
+
+
+def exists_row(session: Session, model: type[Any], uuid: Any, include_deleted: bool) -> bool:
+    key = _as_uuid(uuid)
+    statement = select(exists().where(_pk(model) == key, *_visible(model, include_deleted)))
+    with unit_of_work(session):
+        return bool(session.scalar(statement))
+
+
+def count(session: Session, model: type[Any], conditions: Sequence[ColumnElement[bool]]) -> int:
+    statement = select(func.count()).select_from(model).where(*conditions)
+    with unit_of_work(session):
+        return int(session.scalar(statement) or 0)
+
+
+def search(
+    session: Session,
+    model: type[T],
+    conditions: Sequence[ColumnElement[bool]],
+    pagination: PaginationDTO | None,
+    sort: SortDTO | None,
+) -> list[T]:
+    statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
+    statement = query_building.apply_pagination(statement, pagination)
+    with unit_of_work(session):
+        return list(session.scalars(statement, execution_options=_fresh(session)).all())
+
+
+def iterate(
+    session: Session, model: type[T], conditions: Sequence[ColumnElement[bool]], sort: SortDTO | None, batch: int
+) -> Generator[T, None, None]:
+    """Stream matching rows ``batch`` at a time; memory stays flat however many rows match."""
+    statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
+    with unit_of_work(session):
+        result = session.scalars(statement, execution_options={"yield_per": batch, **_fresh(session)})
+        try:
+            yield from result
+        finally:
+            result.close()
+
+
+def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> T:
+    """UPDATE ... RETURNING in one statement; NotFoundError when no visible row matched."""
+    _check_changes(model, changes)
+    key = _as_uuid(uuid)
+    values = dict(changes)
+    if issubclass(model, UpdatableEntity) and "updated_at" not in values:
+        values["updated_at"] = utc_now()
+    statement = (
+        update(model)
+        .where(_pk(model) == key, *_visible(model, False))
+        .values(**values)
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    try:
+        with unit_of_work(session):
+            updated: T | None = session.scalars(statement).first()
+    except DatabaseConstraintError as error:
+        raise _missing_parent(model, error) from error
+    if updated is None:
+        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+    return updated
+
+
+def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> UpdateResult:
+    """Lock the row, apply ``changes`` and report each column whose value really changed."""
+    _check_changes(model, changes)
+    key = _as_uuid(uuid)
+    statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
+    try:
+        with unit_of_work(session):
+            entity = session.scalars(statement, execution_options={"populate_existing": True}).first()
+            if entity is None:
+                raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+            diff: dict[str, FieldChange] = {}
+            for name, value in changes.items():
+                before = getattr(entity, name)
+                if before != value:
+                    diff[name] = FieldChange(before, value)
+                    setattr(entity, name, value)
+            if diff:
+                session.flush([entity])
+    except DatabaseConstraintError as error:
+        raise _missing_parent(model, error) from error
+    return UpdateResult(entity, diff)
+
+
+def column_values(model: type[Any], entity: Any) -> dict[str, Any]:
+    """The entity's column values for an INSERT, leaving out unset columns that have defaults."""
+    mapper = query_building.mapper_of(model)
+    values: dict[str, Any] = {}
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        value = getattr(entity, attribute.key)
+        if value is None and (column.default is not None or column.server_default is not None):
+            continue
+        values[attribute.key] = value
+    return values
+
+
+def _upsert_statement(
+    session: Session,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    conflict: Sequence[str],
+    update_fields: Sequence[str] | None,
+) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert_statement: Any = postgresql.insert(model)
+    elif dialect == "sqlite":
+        insert_statement = sqlite.insert(model)
+    else:  # pragma: no cover - only PostgreSQL and SQLite adapters exist
+        raise InvalidArgumentError(f"upsert is not supported on {dialect}")
+    for name in conflict:
+        query_building.column_of(model, name)
+    present = set().union(*(row.keys() for row in rows))
+    fields = list(update_fields) if update_fields is not None else sorted(present - set(conflict) - IMMUTABLE_FIELDS)
+    for name in fields:
+        query_building.column_of(model, name)
+    excluded = insert_statement.excluded
+    set_ = {name: getattr(excluded, name) for name in fields}
+    if issubclass(model, UpdatableEntity):
+        set_["updated_at"] = utc_now()
+    statement = insert_statement.values(rows) if len(rows) > 1 else insert_statement.values(**rows[0])
+    if set_:
+        statement = statement.on_conflict_do_update(index_elements=list(conflict), set_=set_)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    return statement.returning(model).execution_options(populate_existing=True)
+
+
+def upsert_rows(
+    session: Session,
+    model: type[T],
+    entities: Iterable[T],
+    conflict: Sequence[str],
+    update_fields: Sequence[str] | None,
+) -> list[T]:
+    """Native INSERT ... ON CONFLICT DO UPDATE, returning the stored rows (one statement)."""
+    rows = [column_values(model, entity) for entity in entities]
+    if not rows:
+        return []
+    statement = _upsert_statement(session, model, rows, conflict, update_fields)
+    try:
+        with unit_of_work(session):
+            return list(session.scalars(statement).all())
+    except DatabaseConstraintError as error:
+        raise _missing_parent(model, error) from error
+
+
+def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> None:
+    """Soft-delete a DeletableEntity row (or hard-delete any row); NotFoundError when nothing matched."""
+    key = _as_uuid(uuid)
+    if not hard and issubclass(model, DeletableEntity):
+        statement: Any = (
+            update(model)
+            .where(_pk(model) == key, model.is_deleted.is_(False))
+            .values(is_deleted=True, deleted_at=utc_now())
+        )
+    else:
+        statement = delete(model).where(_pk(model) == key)
+    statement = statement.execution_options(synchronize_session=False)
+    try:
+        with unit_of_work(session):
+            result: Any = session.execute(statement)
+            matched = result.rowcount
+            for instance in list(session.identity_map.values()):
+                if type(instance) is model and getattr(instance, "uuid", None) == key:
+                    session.expunge(instance)  # stale after a bulk statement
+    except DatabaseConstraintError as error:
+        raise DatabaseConstraintError(
+            f"{model.__name__} {key} is still referenced by other rows and cannot be deleted "
+            f"(constraint {error.details.get('constraint', 'unknown')!r}).",
+            details=dict(error.details),
+        ) from error
+    if not matched:
+        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+
+
+def as_uuid_value(value: Any) -> UUID:
+    """``value`` as a UUID, or InvalidArgumentError."""
+    return _as_uuid(value)
+
+
+def take(rows: Iterator[T], limit: int) -> list[T]:
+    """Up to ``limit`` items from ``rows`` (lets async callers fetch a batch per greenlet hop)."""
+    chunk: list[T] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= limit:
+            break
+    return chunk
