@@ -73,8 +73,8 @@ def _check_changes(model: type[Any], changes: Mapping[str, Any]) -> None:
 def _missing_parent(model: type[Any], error: DatabaseConstraintError) -> NotFoundError | DatabaseConstraintError:
     """A foreign-key failure on insert/update means the referenced parent does not exist."""
     constraint = error.details.get("constraint")
-    if error.details.get("sqlstate") == "23503" or constraint == "foreign_key":
-        where = f" (constraint {constraint!r})" if constraint and constraint != "foreign_key" else ""
+    if error.details.get("constraint_type") == "foreign_key":
+        where = f" (constraint {constraint!r})" if constraint else ""
         return NotFoundError(
             f"{model.__name__} refers to a parent row that does not exist{where}.",
             details={"entity": model.__name__, **dict(error.details)},
@@ -272,7 +272,7 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
     except DatabaseConstraintError as error:
         raise DatabaseConstraintError(
             f"{model.__name__} {key} is still referenced by other rows and cannot be deleted "
-            f"(constraint {error.details.get('constraint', 'unknown')!r}).",
+            f"(constraint {error.details.get('constraint', error.details.get('constraint_type'))!r}).",
             details=dict(error.details),
         ) from error
     if not matched:

@@ -77,7 +77,14 @@ _SQLITE_PRIMARY: dict[int, type[DatabaseError]] = {
     19: DatabaseConstraintError,  # SQLITE_CONSTRAINT (non-unique kinds)
     26: DatabaseConnectionError,  # SQLITE_NOTADB
 }
-_SQLITE_CONSTRAINT_KIND = {787: "foreign_key", 1299: "not_null", 275: "check", 2067: "unique", 1555: "primary_key"}
+_SQLITE_CONSTRAINT_TYPE = {787: "foreign_key", 1299: "not_null", 275: "check", 2067: "unique", 1555: "primary_key"}
+_SQLSTATE_CONSTRAINT_TYPE = {
+    "23505": "unique",
+    "23503": "foreign_key",
+    "23502": "not_null",
+    "23514": "check",
+    "23P01": "exclusion",
+}
 
 _DIAG_FIELDS = ("constraint_name", "table_name", "column_name", "schema_name")
 
@@ -105,6 +112,8 @@ def _sqlstate(exc: BaseException) -> tuple[str | None, dict[str, Any]]:
                 value = getattr(diag, name, None)
                 if isinstance(value, str) and value:
                     details[name.removesuffix("_name")] = value
+            if state in _SQLSTATE_CONSTRAINT_TYPE:
+                details["constraint_type"] = _SQLSTATE_CONSTRAINT_TYPE[state]
             return state, details
     return None, {}
 
@@ -125,6 +134,8 @@ def _class_for_sqlstate(state: str) -> type[DatabaseError]:
 def _describe(error_class: type[DatabaseError], details: dict[str, Any]) -> str:
     message = error_class.default_message.rstrip(".")
     names = [f"{key} {details[key]!r}" for key in ("constraint", "table", "column") if key in details]
+    if "constraint" not in details and "constraint_type" in details:
+        names.insert(0, f"{details['constraint_type'].replace('_', ' ')} constraint")
     return f"{message} ({', '.join(names)})." if names else f"{message}."
 
 
@@ -149,8 +160,8 @@ def translate_exception(exc: BaseException, *, is_disconnect: bool = False) -> B
             error_class = UniqueViolationError
         else:
             error_class = _SQLITE_PRIMARY.get(code & 0xFF, DatabaseQueryError)
-        if code in _SQLITE_CONSTRAINT_KIND:
-            details["constraint"] = _SQLITE_CONSTRAINT_KIND[code]
+        if code in _SQLITE_CONSTRAINT_TYPE:
+            details["constraint_type"] = _SQLITE_CONSTRAINT_TYPE[code]
         return error_class(_describe(error_class, details), details=details)
     return _translate_without_code(exc, is_disconnect=is_disconnect)
 
