@@ -1,9 +1,9 @@
 """Tables used only by ``archipy-lite demo`` (prefixed so they never clash with yours)."""
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
+from archipy_lite.models.entities.sqlalchemy.base_entities import BaseEntity, DeletableEntity, UpdatableEntity
 
 
 class DemoUser(UpdatableEntity):
@@ -28,4 +28,4 @@ class DemoPost(DeletableEntity):
     author: Mapped[DemoUser] = relationship(back_populates="posts")
 
 
-DEMO_TABLES = [DemoUser.__table__, DemoPost.__table__]
+DEMO_TABLES: list[Table] = [BaseEntity.metadata.tables[model.__tablename__] for model in (DemoUser, DemoPost)]
