@@ -1,0 +1,5 @@
+"""``python -m archipy_lite.cli``: the same as the ``archipy-lite`` console script."""
+
+from archipy_lite.cli import _run
+
+_run()
