@@ -2,4 +2,5 @@
 
 from archipy_lite.cli import _run
 
-_run()
+if __name__ == "__main__":
+    _run()
