@@ -132,3 +132,67 @@ def test_no_command_prints_help_and_fails() -> None:
     result = run_cli()
     assert result.returncode == 2
     assert "COMMAND" in result.stdout
+
+
+GEO_MODELS = """
+from sqlalchemy import Column, ForeignKey, Integer, String
+from archipy_lite.datasets import DataSet
+
+GeoBase = DataSet.create("geo_cli_test")
+
+
+class Country(GeoBase):
+    __tablename__ = "countries"
+    id = Column(Integer, primary_key=True)
+    name = Column(String, nullable=False)
+
+
+class City(GeoBase):
+    __tablename__ = "cities"
+    id = Column(Integer, primary_key=True)
+    name = Column(String, nullable=False)
+    country_id = Column(ForeignKey("countries.id"), nullable=False)
+"""
+
+
+def test_dataset_build_info_dump_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "geo_models.py").write_text(GEO_MODELS)
+    source = tmp_path / "csv"
+    source.mkdir()
+    (source / "cities.csv").write_text("id,name,country_id\n1,Paris,1\n2,Lyon,1\n3,Berlin,2\n")
+    (source / "countries.csv").write_text("id,name\n1,France\n2,Germany\n")
+
+    built = run_cli("dataset", "build", "geo_models:GeoBase", "geo.sqlite3", "csv", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "cities     3" in built.stdout
+    assert "countries  2" in built.stdout
+
+    info = run_cli("dataset", "info", "geo.sqlite3", cwd=tmp_path)
+    assert info.returncode == 0, info.stderr
+    assert "sha256" in info.stdout
+    assert "cities     3" in info.stdout
+
+    before = (tmp_path / "geo.sqlite3").read_bytes()
+    dumped = run_cli("dataset", "dump", "geo_models:GeoBase", "geo.sqlite3", "out", cwd=tmp_path)
+    assert dumped.returncode == 0, dumped.stderr
+    assert (tmp_path / "out" / "cities.csv").read_text() == (source / "cities.csv").read_text()
+    assert (tmp_path / "geo.sqlite3").read_bytes() == before  # dumping never writes to the data set
+
+
+def test_dataset_build_refuses_dangling_references(tmp_path: Path) -> None:
+    (tmp_path / "geo_models.py").write_text(GEO_MODELS)
+    (tmp_path / "cities.csv").write_text("id,name,country_id\n1,Atlantis,99\n")
+    (tmp_path / "countries.csv").write_text("id,name\n1,France\n")
+    result = run_cli(
+        "dataset", "build", "geo_models:GeoBase", "geo.sqlite3", "cities.csv", "countries.csv", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "error:" in result.stdout
+    assert not (tmp_path / "geo.sqlite3").exists()
+
+
+@pytest.mark.parametrize("action", ["build", "dump", "info"])
+def test_dataset_help(action: str) -> None:
+    result = run_cli("dataset", action, "--help")
+    assert result.returncode == 0
+    assert f"archipy-lite dataset {action}" in result.stdout

@@ -9,6 +9,7 @@ package.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
@@ -35,6 +36,9 @@ class DialectSupport(Protocol):
 
     kind: str  # "postgres" or "sqlite": the key for default managers and atomic decorators
     extra: str  # the pip extra that installs the drivers
+    # True when async connections belong to the event loop that opened them (asyncpg): each running
+    # loop then gets an engine of its own, so successive asyncio.run() calls never share a connection.
+    async_engine_per_event_loop: bool
 
     def engine_arguments(self, config: Any, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         """Return the URL and ``create_engine`` keyword arguments."""
@@ -160,13 +164,41 @@ class SessionManager(BaseSessionManager[Engine, Session]):
 
 
 class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
-    """Asynchronous engine and sessions (asyncpg, psycopg async or aiosqlite)."""
+    """Asynchronous engine and sessions (asyncpg, psycopg async or aiosqlite).
+
+    When the dialect's connections are tied to an event loop, ``engine`` is the engine of the running
+    loop (an engine built outside any loop is adopted by the first loop that asks); engines of closed
+    loops are dropped, their connections left to the garbage collector since they can no longer be awaited.
+    """
 
     is_async = True
 
     def __init__(self, config: SQLAlchemyConfig, dialect: DialectSupport) -> None:
         super().__init__(config, dialect)
         self._factory: async_sessionmaker[AsyncSession] | None = None
+        self._loop_engines: dict[asyncio.AbstractEventLoop, AsyncEngine] = {}
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine (of the running event loop, for loop-bound drivers), created on first access."""
+        loop = _running_loop()
+        if loop is None or not self.dialect.async_engine_per_event_loop:
+            return super().engine
+        with self._lock:
+            self._forget_closed_loops()
+            engine = self._loop_engines.get(loop)
+            if engine is None:
+                engine, self._engine = self._engine or self._build_engine(), None
+                self._loop_engines[loop] = engine
+            return engine
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None or bool(self._loop_engines)
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [loop for loop in self._loop_engines if loop.is_closed()]:
+            del self._loop_engines[loop]
 
     def _build_engine(self) -> AsyncEngine:
         url, kwargs = self._engine_arguments()
@@ -182,9 +214,9 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
         """A fresh session on this engine (callers own and close it)."""
         if self._factory is None:
             self._factory = async_sessionmaker(
-                bind=self.engine, sync_session_class=ArchipySession, expire_on_commit=False, autoflush=True
+                sync_session_class=ArchipySession, expire_on_commit=False, autoflush=True
             )
-        return self._factory()
+        return self._factory(bind=self.engine)
 
     def _new_autocommit_session(self) -> AsyncSession:
         session = self.new_session()
@@ -199,8 +231,18 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
         return self.sessions.autocommit_session(self._new_autocommit_session)
 
     async def dispose(self) -> None:
-        """Close pooled connections; the engine is rebuilt on next use."""
+        """Close the pooled connections of the running loop; the engine is rebuilt on next use."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            engine, self._engine, self._factory = self._engine, None, None
-        if engine is not None:
+            engines = [engine for engine in (self._engine, self._loop_engines.pop(loop, None)) if engine is not None]
+            self._engine = None
+            self._forget_closed_loops()
+        for engine in engines:
             await engine.dispose()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

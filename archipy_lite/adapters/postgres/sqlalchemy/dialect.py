@@ -61,6 +61,7 @@ class PostgresDialect:
 
     kind = "postgres"
     extra = "postgres"
+    async_engine_per_event_loop = True  # asyncpg connections belong to the loop that opened them
 
     def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)

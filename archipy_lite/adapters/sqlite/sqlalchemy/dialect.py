@@ -33,6 +33,7 @@ class SQLiteDialect:
 
     kind = "sqlite"
     extra = "sqlite"
+    async_engine_per_event_loop = False  # one engine keeps one :memory: database across event loops
 
     def engine_arguments(self, config: SQLiteSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)
