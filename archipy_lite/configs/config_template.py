@@ -42,7 +42,9 @@ class SQLAlchemyConfig(ConfigModel):
 
     POOL_SIZE: int = Field(default=20, ge=1, description="Connections kept open in the pool.")
     POOL_MAX_OVERFLOW: int = Field(default=0, ge=0, description="Extra connections allowed beyond POOL_SIZE.")
-    POOL_TIMEOUT: float = Field(default=30, gt=0, description="Seconds to wait for a free pooled connection.")
+    POOL_TIMEOUT: float = Field(
+        default=30, gt=0, allow_inf_nan=False, description="Seconds to wait for a free pooled connection."
+    )
     POOL_RECYCLE_SECONDS: int = Field(default=600, ge=-1, description="Reconnect after this age; -1 never.")
     POOL_USE_LIFO: bool = True
     POOL_PRE_PING: bool = True
@@ -55,8 +57,13 @@ class SQLAlchemyConfig(ConfigModel):
     QUERY_CACHE_SIZE: int = Field(default=500, ge=0)
 
     CONNECT_ARGS: dict[str, Any] = Field(default_factory=dict, description="Passed to the driver's connect().")
-    CONNECT_TIMEOUT: float | None = Field(default=10, gt=0, description="Seconds to wait when connecting.")
-    STATEMENT_TIMEOUT: int | None = Field(default=None, ge=0, description="Milliseconds; 0 or None disables.")
+    CONNECT_TIMEOUT: float | None = Field(
+        default=10, gt=0, allow_inf_nan=False, description="Seconds to wait when connecting."
+    )
+    # PostgreSQL keeps statement_timeout in a 32-bit integer; a larger value would fail every connect.
+    STATEMENT_TIMEOUT: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Milliseconds; 0 or None disables."
+    )
     APPLICATION_NAME: str | None = "archipy_lite"
 
     @field_validator("ISOLATION_LEVEL", mode="before")
@@ -155,8 +162,11 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         components.update({key: value for key, value in present.items() if value is not None})
         if url.password is not None:
             components["PASSWORD"] = str(url.password)
-        if url.query:
-            components["DSN_QUERY"] = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+        query = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+        if "password" in query:  # libpq accepts ?password=...: keep it secret, not in DSN_QUERY
+            components["PASSWORD"] = query.pop("password")
+        if query:
+            components["DSN_QUERY"] = query
         return components
 
     def url(self, *, async_: bool = False) -> URL:

@@ -8,6 +8,7 @@ session's sync side, one greenlet per call.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -26,6 +27,11 @@ from archipy_lite.stores.store_operations import UpdateResult
 E = TypeVar("E")
 R = TypeVar("R")
 Criterion = ColumnElement[bool]
+
+
+def _is_async_port(port: Any) -> bool:
+    """Protocol checks only see method names; the flavour shows in whether ``create`` is a coroutine."""
+    return inspect.iscoroutinefunction(getattr(port, "create", None))
 
 
 class _StoreBase(Generic[E]):
@@ -60,7 +66,7 @@ class Store(_StoreBase[E]):
     """Synchronous store over a ``SQLAlchemyPort``."""
 
     def __init__(self, port: SQLAlchemyPort, model: type[E]) -> None:
-        if not isinstance(port, SQLAlchemyPort):
+        if not isinstance(port, SQLAlchemyPort) or _is_async_port(port):
             raise InvalidArgumentError(f"Store needs a SQLAlchemyPort, got {type(port).__name__}")
         super().__init__(port, model)
 
@@ -72,13 +78,22 @@ class Store(_StoreBase[E]):
         created: E = self._run(ops.create, self.model, entity)
         return created
 
-    def get(self, uuid: Any, *, include_deleted: bool = False) -> E | None:
-        """The row, or None (soft-deleted rows count as missing unless ``include_deleted``)."""
-        return self._run(ops.get, self.model, uuid, include_deleted)
+    def get(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
+        """The row, or None (soft-deleted rows count as missing unless ``include_deleted``).
 
-    def retrieve(self, uuid: Any, *, include_deleted: bool = False) -> E:
-        """The row, or NotFoundError."""
-        found = self.get(uuid, include_deleted=include_deleted)
+        ``for_update=True`` reads with ``SELECT ... FOR UPDATE``: the row stays locked until the
+        enclosing atomic block ends, so a read-modify-write cannot lose a concurrent update. It is
+        refused outside an atomic block (InvalidArgumentError), where the lock would end with the
+        read. SQLite has no row locks and omits the clause; its write transactions (BEGIN IMMEDIATE
+        by default) already serialise writers. On PostgreSQL under REPEATABLE READ or SERIALIZABLE,
+        a row changed after the block's snapshot raises DatabaseSerializationError: use
+        ``atomic(..., retries=N)``, or READ COMMITTED to wait and read the newest row instead.
+        """
+        return self._run(ops.get, self.model, uuid, include_deleted, for_update)
+
+    def retrieve(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
+        """The row, or NotFoundError; ``for_update`` as in ``get``."""
+        found = self.get(uuid, include_deleted=include_deleted, for_update=for_update)
         if found is None:
             raise self._not_found(uuid)
         return found
@@ -122,12 +137,12 @@ class Store(_StoreBase[E]):
         conditions = self._conditions(criteria, filters, include_deleted, auto)
         return ops.iterate(self.port.get_session(), self.model, conditions, sort, batch_size)
 
-    def update(self, uuid: Any, **changes: Any) -> E:
+    def update(self, uuid: Any, /, **changes: Any) -> E:
         """Change columns in one UPDATE ... RETURNING; NotFoundError when the row does not exist."""
         updated: E = self._run(ops.update_row, self.model, uuid, changes)
         return updated
 
-    def update_with_diff(self, uuid: Any, **changes: Any) -> UpdateResult:
+    def update_with_diff(self, uuid: Any, /, **changes: Any) -> UpdateResult:
         """Like ``update`` but reports each changed column's value before and after."""
         return self._run(ops.update_with_diff, self.model, uuid, changes)
 
@@ -168,7 +183,7 @@ class AsyncStore(_StoreBase[E]):
     """Asynchronous store over an ``AsyncSQLAlchemyPort``; same methods, awaited."""
 
     def __init__(self, port: AsyncSQLAlchemyPort, model: type[E]) -> None:
-        if not isinstance(port, AsyncSQLAlchemyPort):
+        if not isinstance(port, AsyncSQLAlchemyPort) or not _is_async_port(port):
             raise InvalidArgumentError(f"AsyncStore needs an AsyncSQLAlchemyPort, got {type(port).__name__}")
         super().__init__(port, model)
 
@@ -179,11 +194,12 @@ class AsyncStore(_StoreBase[E]):
     async def create(self, entity: E) -> E:
         return await self._run(ops.create, self.model, entity)
 
-    async def get(self, uuid: Any, *, include_deleted: bool = False) -> E | None:
-        return await self._run(ops.get, self.model, uuid, include_deleted)
+    async def get(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
+        """The row, or None; ``for_update`` locks it until the atomic block ends (see ``Store.get``)."""
+        return await self._run(ops.get, self.model, uuid, include_deleted, for_update)
 
-    async def retrieve(self, uuid: Any, *, include_deleted: bool = False) -> E:
-        found = await self.get(uuid, include_deleted=include_deleted)
+    async def retrieve(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
+        found = await self.get(uuid, include_deleted=include_deleted, for_update=for_update)
         if found is None:
             raise self._not_found(uuid)
         return found
@@ -234,10 +250,10 @@ class AsyncStore(_StoreBase[E]):
         finally:
             await greenlet_spawn(rows.close)
 
-    async def update(self, uuid: Any, **changes: Any) -> E:
+    async def update(self, uuid: Any, /, **changes: Any) -> E:
         return await self._run(ops.update_row, self.model, uuid, changes)
 
-    async def update_with_diff(self, uuid: Any, **changes: Any) -> UpdateResult:
+    async def update_with_diff(self, uuid: Any, /, **changes: Any) -> UpdateResult:
         return await self._run(ops.update_with_diff, self.model, uuid, changes)
 
     async def replace(self, uuid: Any, entity: E) -> E:

@@ -92,11 +92,22 @@ def create(session: Session, model: type[T], entity: T) -> T:
     return entity
 
 
-def get(session: Session, model: type[T], uuid: Any, include_deleted: bool) -> T | None:
+def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_update: bool = False) -> T | None:
+    """The row or None; ``for_update`` locks it (SELECT ... FOR UPDATE) until the atomic block ends."""
     key = _as_uuid(uuid)
     statement = select(model).where(_pk(model) == key, *_visible(model, include_deleted))
+    options = _fresh(session)
+    if for_update:
+        if is_autocommit(session):
+            raise InvalidArgumentError(
+                "for_update=True only works inside an atomic block: outside one the lock would be "
+                "released as soon as the read returns",
+                details={"argument": "for_update"},
+            )
+        # Refresh an already-loaded object: the locked row is the one to trust.
+        statement, options = statement.with_for_update(), {"populate_existing": True}
     with unit_of_work(session):
-        found: T | None = session.scalars(statement, execution_options=_fresh(session)).first()
+        found: T | None = session.scalars(statement, execution_options=options).first()
     return found
 
 
@@ -129,12 +140,18 @@ def search(
 def iterate(
     session: Session, model: type[T], conditions: Sequence[ColumnElement[bool]], sort: SortDTO | None, batch: int
 ) -> Generator[T, None, None]:
-    """Stream matching rows ``batch`` at a time; memory stays flat however many rows match."""
+    """Stream matching rows ``batch`` at a time; memory stays flat however many rows match.
+
+    Closing the generator early ends the read normally (no rollback), so the rows already
+    yielded stay loaded instead of being expired.
+    """
     statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
     with unit_of_work(session):
         result = session.scalars(statement, execution_options={"yield_per": batch, **_fresh(session)})
         try:
             yield from result
+        except GeneratorExit:
+            pass  # the caller stopped early: not a failure
         finally:
             result.close()
 
@@ -168,13 +185,11 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
     _check_changes(model, changes)
     key = _as_uuid(uuid)
     statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
+    diff: dict[str, FieldChange] = {}
     try:
         with unit_of_work(session):
             entity = session.scalars(statement, execution_options={"populate_existing": True}).first()
-            if entity is None:
-                raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
-            diff: dict[str, FieldChange] = {}
-            for name, value in changes.items():
+            for name, value in changes.items() if entity is not None else ():
                 before = getattr(entity, name)
                 if before != value:
                     diff[name] = FieldChange(before, value)
@@ -183,6 +198,8 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
                 session.flush([entity])
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
+    if entity is None:  # raised after the read ended normally: a miss is not a failed transaction
+        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
     return UpdateResult(entity, diff)
 
 
@@ -266,9 +283,11 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
         with unit_of_work(session):
             result: Any = session.execute(statement)
             matched = result.rowcount
-            for instance in list(session.identity_map.values()):
-                if type(instance) is model and getattr(instance, "uuid", None) == key:
-                    session.expunge(instance)  # stale after a bulk statement
+            # Stale after a bulk statement. Look it up by identity key: reading attributes of
+            # the session's objects could load them (and fail for the row just deleted).
+            stale = session.identity_map.get(session.identity_key(model, key))
+            if stale is not None:
+                session.expunge(stale)
     except DatabaseConstraintError as error:
         raise DatabaseConstraintError(
             f"{model.__name__} {key} is still referenced by other rows and cannot be deleted "

@@ -102,12 +102,16 @@ def _open_savepoint(state: AtomicState[Any]) -> None:
     state.depth += 1
 
 
+def _must_roll_back() -> DatabaseTransactionError:
+    return DatabaseTransactionError(
+        "An earlier statement in this atomic block failed, so the transaction can only roll back. "
+        "Wrap statements you expect to fail in a nested atomic() block to recover from them."
+    )
+
+
 def _typed(exc: BaseException) -> BaseException:
     if isinstance(exc, PendingRollbackError):
-        return DatabaseTransactionError(
-            "An earlier statement in this atomic block failed, so the transaction can only roll back. "
-            "Wrap statements you expect to fail in a nested atomic() block to recover from them."
-        )
+        return _must_roll_back()
     return translate_exception(exc)
 
 
@@ -117,6 +121,9 @@ def _end_outer(state: AtomicState[Any], failed: bool) -> None:
     try:
         if failed or state.rollback_only:
             operations.rollback_quietly(sync)
+        elif operations.failed_level(sync) is not None:
+            operations.rollback_quietly(sync)
+            raise _must_roll_back()
         else:
             try:
                 sync.commit()
@@ -136,7 +143,9 @@ def _end_nested(state: AtomicState[Any], failed: bool) -> None:
     savepoint = state.savepoints.pop()
     depth = state.depth
     state.depth -= 1
-    if failed:
+    sync = _sync_session(state.session)
+    statement_failed = operations.failed_level(sync) is savepoint  # and was caught inside this block
+    if failed or statement_failed:
         state.discard_callbacks_from(depth)
         try:
             # A failed flush leaves the savepoint inactive but still to be rolled back.
@@ -146,6 +155,10 @@ def _end_nested(state: AtomicState[Any], failed: bool) -> None:
         except BaseException:
             state.rollback_only = True
             raise
+        if statement_failed:
+            operations.clear_failure(sync)
+            if not failed:
+                raise _must_roll_back()
         return
     try:
         savepoint.commit()

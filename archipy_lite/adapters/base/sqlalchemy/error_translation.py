@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 
 from archipy_lite.models.errors import (
     BaseError,
+    ConfigurationError,
     DatabaseConnectionError,
     DatabaseConstraintError,
     DatabaseDeadlockError,
@@ -88,6 +89,22 @@ _SQLSTATE_CONSTRAINT_TYPE = {
 
 _DIAG_FIELDS = ("constraint_name", "table_name", "column_name", "schema_name")
 
+# What a SQLSTATE means, for the messages of the broader classes (never quoting a value).
+_SQLSTATE_REASON: dict[str, str] = {
+    "22000": "a value does not match the type of its column or parameter",
+    "22001": "a value is too long for its column",
+    "22003": "a number is out of range for its column",
+    "22007": "a value is not a valid date or time",
+    "22008": "a date or time is out of range",
+    "22021": "a string contains a character the database cannot store, such as a NUL byte",
+    "22P02": "a value is not valid input for the type of its column",
+    "22P05": "a string contains a character the database cannot store",
+    "25P02": "an earlier statement in this transaction failed",
+    "42804": "a value has the wrong type for its column",
+    "42846": "a value cannot be converted to the type of its column",
+    "42883": "no operator matches the types of the values compared",
+}
+
 
 def _driver_errors(exc: BaseException) -> Iterator[BaseException]:
     """Walk the exception, its ``orig`` and its cause chain (bounded, cycle-safe)."""
@@ -103,19 +120,23 @@ def _driver_errors(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _sqlstate(exc: BaseException) -> tuple[str | None, dict[str, Any]]:
+    state: str | None = None
+    details: dict[str, Any] = {}
+    # Names can sit further down the chain than the code: SQLAlchemy's asyncpg wrapper carries the
+    # SQLSTATE, the asyncpg error it wraps carries the constraint, table and column.
     for candidate in _driver_errors(exc):
-        state = getattr(candidate, "sqlstate", None)
-        if isinstance(state, str) and state:
-            details: dict[str, Any] = {"sqlstate": state}
-            diag = getattr(candidate, "diag", candidate)  # psycopg keeps names on .diag, asyncpg on the error
-            for name in _DIAG_FIELDS:
-                value = getattr(diag, name, None)
-                if isinstance(value, str) and value:
-                    details[name.removesuffix("_name")] = value
-            if state in _SQLSTATE_CONSTRAINT_TYPE:
-                details["constraint_type"] = _SQLSTATE_CONSTRAINT_TYPE[state]
-            return state, details
-    return None, {}
+        candidate_state = getattr(candidate, "sqlstate", None)
+        if not isinstance(candidate_state, str) or not candidate_state or state not in (None, candidate_state):
+            continue
+        state = details["sqlstate"] = candidate_state
+        diag = getattr(candidate, "diag", candidate)  # psycopg keeps names on .diag, asyncpg on the error
+        for name in _DIAG_FIELDS:
+            value = getattr(diag, name, None)
+            if isinstance(value, str) and value:
+                details.setdefault(name.removesuffix("_name"), value)
+    if state in _SQLSTATE_CONSTRAINT_TYPE:
+        details["constraint_type"] = _SQLSTATE_CONSTRAINT_TYPE[state]
+    return state, details
 
 
 def _sqlite_code(exc: BaseException) -> int | None:
@@ -133,6 +154,9 @@ def _class_for_sqlstate(state: str) -> type[DatabaseError]:
 
 def _describe(error_class: type[DatabaseError], details: dict[str, Any]) -> str:
     message = error_class.default_message.rstrip(".")
+    reason = _SQLSTATE_REASON.get(details.get("sqlstate", ""))
+    if reason:
+        message = f"{message}: {reason}"
     names = [f"{key} {details[key]!r}" for key in ("constraint", "table", "column") if key in details]
     if "constraint" not in details and "constraint_type" in details:
         names.insert(0, f"{details['constraint_type'].replace('_', ' ')} constraint")
@@ -183,6 +207,12 @@ def _translate_without_code(exc: BaseException, *, is_disconnect: bool) -> BaseE
     if isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
         # Raised while preparing parameters (a bind processor rejected a value): bad input.
         return InvalidArgumentError(f"A value could not be sent to the database: {type(exc.orig).__name__}.")
+    if isinstance(exc, sa_exc.DataError | sa_exc.ProgrammingError):
+        # No SQLSTATE: the driver refused the statement before sending it (a NUL byte in a psycopg
+        # string, a value of a type it cannot adapt), so the transaction itself is unharmed.
+        return InvalidArgumentError(
+            f"A value could not be sent to the database: the driver cannot send it ({type(exc.orig).__name__})."
+        )
     if isinstance(exc, sa_exc.SQLAlchemyError):
         return DatabaseQueryError(details={"reason": type(exc).__name__})
     return exc
@@ -205,12 +235,38 @@ def translated_errors() -> Iterator[None]:
 def _on_engine_error(context: ExceptionContext) -> None:
     if context.is_pre_ping:  # let the pool's liveness check reconnect as designed
         return
-    typed = translate_exception(context.original_exception, is_disconnect=context.is_disconnect)
-    if typed is not context.original_exception:
+    original = context.original_exception
+    connecting = context.connection is None and context.statement is None
+    refused = isinstance(context.sqlalchemy_exception, sa_exc.ProgrammingError) and _sqlstate(original)[0] is None
+    if connecting and refused:  # libpq refused an option before reaching the server
+        raise _bad_connect_arguments(original)
+    if context.sqlalchemy_exception is None and isinstance(original, OverflowError | UnicodeError):
+        # Not a driver error class: the driver could not bind a parameter (sqlite3 and an integer
+        # beyond 64 bits, psycopg or sqlite3 and a lone surrogate in a string).
+        raise InvalidArgumentError(f"A value could not be sent to the database: {type(original).__name__}.")
+    typed = translate_exception(original, is_disconnect=context.is_disconnect)
+    if typed is not original:
         raise typed
+
+
+def _bad_connect_arguments(exc: BaseException) -> ConfigurationError:
+    return ConfigurationError(
+        f"The database driver refused the connection settings ({type(exc).__name__}): check the connection "
+        "fields (a NUL character?), the DSN's query parameters and CONNECT_ARGS for options it does not know."
+    )
+
+
+def _on_connect(dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
+    """Connect as SQLAlchemy would; arguments the driver's ``connect()`` rejects become ConfigurationError."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (TypeError, ValueError) as exc:  # unknown keyword in CONNECT_ARGS or the DSN query, bad value
+        raise _bad_connect_arguments(exc) from exc
 
 
 def install_error_translation(engine: Engine) -> None:
     """Make every statement on ``engine`` (ORM, Core or raw) raise typed errors."""
     if not event.contains(engine, "handle_error", _on_engine_error):
         event.listen(engine, "handle_error", _on_engine_error)
+    if not event.contains(engine, "do_connect", _on_connect):
+        event.listen(engine, "do_connect", _on_connect)

@@ -12,23 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Executable, Result, ScalarResult, Select, inspect
+from sqlalchemy import Executable, Result, ScalarResult, Select, insert, inspect
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building
+from archipy_lite.adapters.base.sqlalchemy.entity_rows import attach_inserted, rows_for_insert
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
+from archipy_lite.adapters.base.sqlalchemy.sessions import ArchipySession
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
-from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
+from archipy_lite.models.errors import DatabaseError, InvalidArgumentError, NotFoundError
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 Params = dict[str, Any] | Sequence[dict[str, Any]] | None
+_FAILED_LEVEL = "archipy_lite.failed_level"
 
 
 def is_autocommit(session: Session) -> bool:
@@ -36,7 +39,18 @@ def is_autocommit(session: Session) -> bool:
 
 
 def discard_connection(session: Session) -> None:
-    """Drop the session's connection without talking to it (after a failure or a cancellation)."""
+    """Drop the session's connection without talking to it (after a failure or a cancellation).
+
+    SQLite is rolled back instead while that works: an in-memory database dies with its connection,
+    and a file's write lock can outlive a discarded connection until garbage collection. Its drivers
+    run one statement at a time, so the rollback simply waits for one still in flight.
+    """
+    if session.get_bind().engine.dialect.name == "sqlite":
+        try:
+            session.rollback()
+            return
+        except Exception:
+            logger.debug("rollback of a SQLite connection failed; discarding it", exc_info=True)
     try:
         session.invalidate()
     except Exception:  # the connection is being thrown away; nothing useful to report
@@ -52,12 +66,31 @@ def rollback_quietly(session: Session) -> None:
         discard_connection(session)
 
 
+def note_failure(session: Session) -> None:
+    """Record that a statement failed inside an atomic block, at the innermost (savepoint) level.
+
+    PostgreSQL refuses further work in such a transaction and SQLite would commit around the
+    failure; the atomic block rolls that level back and reports it instead (see ``failed_level``).
+    """
+    session.info.setdefault(_FAILED_LEVEL, session.get_nested_transaction() or session)
+
+
+def failed_level(session: Session) -> object | None:
+    """The savepoint (or the session itself, for the outermost level) where a statement failed."""
+    return session.info.get(_FAILED_LEVEL)
+
+
+def clear_failure(session: Session) -> None:
+    session.info.pop(_FAILED_LEVEL, None)
+
+
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[None]:
     """Translate errors; outside atomic blocks also commit on success and roll back on failure."""
     autocommit = is_autocommit(session)
+    hold = session.commit_held() if isinstance(session, ArchipySession) else nullcontext()
     try:
-        with translated_errors():
+        with translated_errors(), hold:  # autoflushes must not commit part of the operation
             yield
             if autocommit:
                 session.commit()
@@ -65,9 +98,11 @@ def unit_of_work(session: Session) -> Iterator[None]:
         if autocommit:
             discard_connection(session)
         raise
-    except BaseException:
+    except BaseException as exc:
         if autocommit:
             rollback_quietly(session)
+        elif isinstance(exc, DatabaseError):
+            note_failure(session)
         raise
 
 
@@ -79,7 +114,7 @@ def create(session: Session, entity: T) -> T:
     _check_entity(entity)
     with unit_of_work(session):
         session.add(entity)
-        session.flush([entity])
+        session.flush()  # everything: related objects added by cascade must be inserted too
     return entity
 
 
@@ -90,8 +125,16 @@ def bulk_create(session: Session, entities: Sequence[T]) -> list[T]:
     if not items:
         return items
     with unit_of_work(session):
-        session.add_all(items)
-        session.flush(items)  # one batched INSERT per table (executemany / insertmanyvalues)
+        prepared = rows_for_insert(items)
+        if prepared is None:  # relationships, inheritance or server-generated values: the unit of work
+            session.add_all(items)
+            session.flush()  # still one batched INSERT per table
+            return items
+        table, rows = prepared
+        session.flush()  # pending work first, so foreign keys to it hold
+        # One executemany straight on the connection: several times faster than the unit of work.
+        session.connection().execute(insert(table), rows)
+        attach_inserted(session, items)
     return items
 
 
@@ -113,13 +156,18 @@ def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T |
 
 
 def _attached(session: Session, entity: Any) -> Any:
-    """``entity`` as an instance of ``session``, loading it when it belongs elsewhere."""
+    """``entity`` as an instance of ``session``, loading it when it belongs elsewhere.
+
+    Outside atomic blocks the session outlives the call, so even an attached entity is
+    re-read: its row may be gone (deleted elsewhere, or by an earlier delete).
+    """
     state = inspect(entity)
-    if state.session is session:
+    refresh = is_autocommit(session)
+    if state.session is session and not refresh:
         return entity
     if state.transient or state.pending or state.identity is None:
         raise InvalidArgumentError(f"{type(entity).__name__} has not been saved, so it cannot be deleted")
-    loaded = session.get(type(entity), state.identity)
+    loaded = session.get(type(entity), state.identity, populate_existing=refresh)
     if loaded is None:
         raise NotFoundError(f"{type(entity).__name__} {state.identity[0]} does not exist")
     return loaded
@@ -139,8 +187,9 @@ def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
     if not items:
         return
     with unit_of_work(session):
-        for entity in items:
-            session.delete(_attached(session, entity))
+        targets = [_attached(session, entity) for entity in items]  # all found before any is deleted
+        for target in targets:
+            session.delete(target)
         session.flush()
 
 
@@ -172,7 +221,10 @@ def execute_search_query(
     """
     if not isinstance(query, Select):
         raise InvalidArgumentError(f"query must be a select() statement, got {type(query).__name__}")
-    ordered = query_building.apply_sorting(entity, query, sort_info)
+    if sort_info is None and pagination is not None:
+        ordered = query_building.apply_stable_order(query)  # pages must not overlap even unsorted
+    else:
+        ordered = query_building.apply_sorting(entity, query, sort_info)
     page_query = query_building.apply_pagination(ordered, pagination)
     with unit_of_work(session):
         result = session.execute(page_query)

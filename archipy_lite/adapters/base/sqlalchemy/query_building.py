@@ -10,7 +10,7 @@ from collections.abc import Collection
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, inspect, literal_column, select
-from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
@@ -68,9 +68,33 @@ def _as_text(value: Any, operation: FilterOperationType) -> str:
     return escape_like(value)
 
 
+_ORDERINGS = frozenset(
+    {
+        FilterOperationType.LESS_THAN,
+        FilterOperationType.LESS_THAN_OR_EQUAL,
+        FilterOperationType.GREATER_THAN,
+        FilterOperationType.GREATER_THAN_OR_EQUAL,
+    }
+)
+
+
 def filter_condition(field: Any, value: Any, operation: FilterOperationType) -> ColumnElement[bool]:
     """The WHERE condition for one filter operation (see FilterOperationType)."""
     op = FilterOperationType(operation)
+    if value is None and op in _ORDERINGS:
+        raise InvalidArgumentError(
+            f"{op.name} needs a value, got None; use IS_NULL or IS_NOT_NULL to match missing values",
+            details={"operation": op.name},
+        )
+    try:
+        return _condition(field, value, op)
+    except ArgumentError:  # SQLAlchemy cannot build this comparison from the value given
+        raise InvalidArgumentError(
+            f"{op.name} cannot compare a column with a {type(value).__name__}", details={"operation": op.name}
+        ) from None
+
+
+def _condition(field: Any, value: Any, op: FilterOperationType) -> ColumnElement[bool]:
     match op:
         case FilterOperationType.EQUAL:
             return field == value  # type: ignore[no-any-return]
@@ -100,7 +124,7 @@ def filter_condition(field: Any, value: Any, operation: FilterOperationType) -> 
             return field.is_(None)  # type: ignore[no-any-return]
         case FilterOperationType.IS_NOT_NULL:
             return field.is_not(None)  # type: ignore[no-any-return]
-    raise InvalidArgumentError(f"Unsupported filter operation {operation!r}")  # pragma: no cover
+    raise InvalidArgumentError(f"Unsupported filter operation {op!r}")  # pragma: no cover
 
 
 def apply_filter(query: Select[Any], field: Any, value: Any, operation: FilterOperationType) -> Select[Any]:
@@ -128,17 +152,35 @@ def sort_column(entity: type[Any], sort_info: SortDTO) -> ColumnElement[Any]:
     return column.desc() if sort_info.order == SortOrderType.DESCENDING else column.asc()
 
 
+def _tie_breakers(query: Select[Any]) -> list[Any]:
+    """Expressions that make any order total: what identifies a row of ``query``.
+
+    The primary keys of every table selected from (all of them for a join); for GROUP BY the
+    grouping keys and for DISTINCT the selected columns, the only ones those queries may order by.
+    """
+    if getattr(query, "_group_by_clauses", ()):
+        return list(query._group_by_clauses)
+    if getattr(query, "_distinct", False):
+        return [] if getattr(query, "_distinct_on", ()) else list(query.selected_columns)
+    return [column for from_ in query.get_final_froms() for column in from_.primary_key]
+
+
 def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
-    """Order by ``sort_info`` then by primary key, so pages never overlap or skip rows."""
+    """Order by ``sort_info``, then by what identifies a row, so pages never overlap or skip rows."""
     if sort_info is None:
         return query
+    field = sort_info.field
+    sorted_by = column_of(entity, field) if isinstance(field, str) else field
     ordered = query.order_by(sort_column(entity, sort_info))
-    mapper = mapper_of(entity)
-    primary_key = list(mapper.primary_key)
-    sorted_by = sort_info.field if isinstance(sort_info.field, str) else getattr(sort_info.field, "key", None)
-    if len(primary_key) == 1 and sorted_by != primary_key[0].key:
-        ordered = ordered.order_by(primary_key[0])
+    for column in _tie_breakers(query):
+        if not column.compare(sorted_by.__clause_element__()):
+            ordered = ordered.order_by(column)
     return ordered
+
+
+def apply_stable_order(query: Select[Any]) -> Select[Any]:
+    """Append what identifies a row to the ORDER BY, so LIMIT/OFFSET pages are repeatable."""
+    return query.order_by(*_tie_breakers(query))
 
 
 def apply_pagination(query: Select[Any], pagination: PaginationDTO | None) -> Select[Any]:

@@ -1,0 +1,50 @@
+"""PostgreSQL COPY: the fastest way to load many entities (documented as ``bulk_copy``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_only
+
+from archipy_lite.adapters.base.sqlalchemy.entity_rows import attach_inserted, rows_for_insert
+from archipy_lite.adapters.base.sqlalchemy.operations import bulk_create, unit_of_work
+from archipy_lite.models.errors import InvalidArgumentError
+
+T = TypeVar("T")
+
+
+def copy_entities(session: Session, entities: Sequence[T]) -> list[T]:
+    """``COPY table FROM STDIN`` for entities of one class; falls back to ``bulk_create`` when it cannot."""
+    items = list(entities)
+    if not items:
+        return items
+    prepared = rows_for_insert(items)
+    if prepared is None:
+        return bulk_create(session, items)
+    table, rows = prepared
+    columns = list(rows[0])
+    with unit_of_work(session):
+        session.flush()  # pending work first, so foreign keys to it hold
+        connection = session.connection()
+        dialect = connection.dialect
+        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+        pairs = list(zip(columns, processors, strict=True))
+        records = [[processor(row[name]) if processor else row[name] for name, processor in pairs] for row in rows]
+        driver: Any = connection.connection.driver_connection
+        driver_name = connection.dialect.driver
+        target = dialect.identifier_preparer.format_table(table)
+        if driver_name == "psycopg" and not dialect.is_async:
+            column_list = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+            with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+        elif driver_name == "asyncpg":
+            await_only(
+                driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)
+            )
+        else:
+            raise InvalidArgumentError(f"bulk_copy is not available with the {driver_name} driver; use bulk_create")
+        attach_inserted(session, items)
+    return items
