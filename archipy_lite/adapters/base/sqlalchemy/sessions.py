@@ -59,7 +59,7 @@ class ArchipySession(Session):
             instance = state.obj()
             if instance is None:
                 continue
-            if state.modified or state in flushed or state.expired_attributes:
+            if state.modified or state in flushed:
                 keys = {prop.key for prop in state.mapper.column_attrs if prop.columns[0].primary_key}
             else:
                 keys = set(state.manager)
