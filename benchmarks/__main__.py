@@ -1,0 +1,194 @@
+"""``uv run --group bench python -m benchmarks``: run every workload and write docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+from benchmarks import workloads
+from benchmarks.context import Bench
+from benchmarks.footprint import import_times, stream_memory
+from benchmarks.report import Target, targets_table, workload_table
+from benchmarks.timing import WorkloadResult
+
+FULL = {
+    "rows": 10_000,
+    "lookups": 2_000,
+    "creates": 1_000,
+    "bulk": 10_000,
+    "search_rows": 100_000,
+    "search_repeat": 20,
+    "tasks": 64,
+    "task_lookups": 4_000,
+    "stream_rows": 1_000_000,
+    "rounds": 5,
+}
+SMOKE = {
+    "rows": 200,
+    "lookups": 20,
+    "creates": 10,
+    "bulk": 200,
+    "search_rows": 10_000,
+    "search_repeat": 1,
+    "tasks": 8,
+    "task_lookups": 40,
+    "stream_rows": 2_000,
+    "rounds": 1,
+}
+
+
+@contextmanager
+def database(dsn: str | None) -> Iterator[str]:
+    """A fresh database on the given server, or on the server the test harness finds."""
+    from archipy_lite.testing import postgres_server, temporary_database
+
+    if dsn:
+        with temporary_database(dsn, prefix="archipy_lite_bench") as database_dsn:
+            yield database_dsn
+        return
+    with postgres_server() as server, temporary_database(server, prefix="archipy_lite_bench") as database_dsn:
+        yield database_dsn
+
+
+def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResult], dict[str, object]]:
+    loop = asyncio.new_event_loop()
+    results: dict[str, WorkloadResult] = {}
+    extra: dict[str, object] = {}
+    with database(dsn) as database_dsn:
+        bench = Bench.open(database_dsn, loop)
+        try:
+            extra["server"] = bench.raw.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+            rounds = sizes["rounds"]
+            steps = {
+                "get": lambda: workloads.get_by_uuid(
+                    bench, rows=sizes["rows"], lookups=sizes["lookups"], rounds=rounds
+                ),
+                "get_async": lambda: workloads.get_by_uuid_async(
+                    bench, rows=sizes["rows"], lookups=sizes["lookups"], rounds=rounds
+                ),
+                "create": lambda: workloads.create_and_commit(
+                    bench, count=sizes["creates"], rounds=rounds, use_async=False
+                ),
+                "create_async": lambda: workloads.create_and_commit(
+                    bench, count=sizes["creates"], rounds=rounds, use_async=True
+                ),
+                "bulk": lambda: workloads.bulk_create(bench, count=sizes["bulk"], rounds=rounds),
+                "search": lambda: workloads.search_page(
+                    bench, rows=sizes["search_rows"], repeat=sizes["search_repeat"], rounds=rounds
+                ),
+                "concurrent": lambda: workloads.concurrent_lookups(
+                    bench, rows=sizes["rows"], tasks=sizes["tasks"], lookups=sizes["task_lookups"], rounds=rounds
+                ),
+            }
+            for name, step in steps.items():
+                print(f"running {name} ...", flush=True)
+                results[name] = step()
+        finally:
+            bench.close()
+            loop.close()
+    print("running footprint ...", flush=True)
+    extra["imports"] = import_times(3 if sizes is SMOKE else 7)
+    with tempfile.TemporaryDirectory() as directory:
+        extra["stream"] = stream_memory(Path(directory), sizes["stream_rows"])
+    return results, extra
+
+
+TARGETS = [
+    *(
+        Target(w, "archipy_lite adapter", "SQLAlchemy ORM", 0.95)
+        for w in ("get", "get_async", "create", "create_async")
+    ),
+    *(
+        Target(w, "archipy_lite adapter", "advanced-alchemy", 1.05)
+        for w in ("get", "get_async", "create", "create_async")
+    ),
+    Target("bulk", "archipy_lite bulk_create", "SQLAlchemy ORM add_all", 3.0),
+    Target("bulk", "archipy_lite bulk_copy", "psycopg COPY (raw)", 0.6),
+    Target("search", "archipy_lite execute_search_query", "SQLAlchemy ORM count + page", 1.0),
+    Target("search", "archipy_lite execute_search_query", "advanced-alchemy list_and_count", 1.05),
+    Target("concurrent", "archipy_lite adapter", "SQLAlchemy ORM", 0.95),
+    Target("concurrent", "archipy_lite adapter", "advanced-alchemy", 1.05),
+]
+
+
+def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: dict[str, int]) -> str:
+    imports = extra["imports"]
+    stream = extra["stream"]
+    assert isinstance(imports, dict)
+    assert isinstance(stream, dict)
+    packages = ["sqlalchemy", "psycopg", "asyncpg", "advanced-alchemy", "pydantic"]
+    lines = [
+        "# Performance",
+        "",
+        "Figures from one run of `uv run --group bench python -m benchmarks` (see *How to run* below).",
+        "Every variant of a workload runs in the same process, interleaved in shuffled order, after a",
+        f"warm-up round; each figure is the median of {sizes['rounds']} rounds. Every variant must return",
+        "the same results, or the run fails. Ratios above 1 mean faster than the reference.",
+        "",
+        f"- date: {dt.date.today().isoformat()}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}, PostgreSQL {extra['server']} on the same machine (loopback)",
+        "- " + ", ".join(f"{name} {version(name)}" for name in packages),
+        "",
+        "## Targets",
+        "",
+        *targets_table(TARGETS, results),
+        f"| import | `import archipy_lite` < 150 ms | {imports['archipy_lite']:.1f} ms | "
+        f"{'yes' if imports['archipy_lite'] < 150 else '**no**'} |",
+        f"| streaming | peak RSS growth < 50 MB while streaming {int(stream['rows']):,} rows | "
+        f"{stream['peak_growth_mb']:.1f} MB | {'yes' if stream['peak_growth_mb'] < 50 else '**no**'} |",
+        "",
+        "## Workloads",
+        "",
+    ]
+    for result in results.values():
+        lines += workload_table(result)
+    lines += [
+        "### 6. Footprint",
+        "",
+        "| measurement | value |",
+        "|---|---:|",
+        *(f"| cold import of `{module}` | {ms:.1f} ms |" for module, ms in imports.items()),
+        f"| stream {int(stream['rows']):,} rows from a read-only SQLite data set with `Store.iterate` | "
+        f"{stream['seconds']:.2f} s |",
+        f"| peak RSS growth while streaming | {stream['peak_growth_mb']:.1f} MB |",
+        "",
+        "## How to run",
+        "",
+        "```bash",
+        "uv run --group bench python -m benchmarks                 # PostgreSQL found like the tests do",
+        "uv run --group bench python -m benchmarks --dsn postgresql://postgres@127.0.0.1:5432/postgres",
+        "uv run --group bench python -m benchmarks --smoke --no-write   # seconds; what CI runs",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--dsn", help="PostgreSQL server DSN (a fresh database is created on it)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every variant still runs")
+    parser.add_argument("--no-write", action="store_true", help="print the report instead of writing the file")
+    parser.add_argument("--output", default="docs/performance.md", type=Path)
+    arguments = parser.parse_args()
+    sizes = SMOKE if arguments.smoke else FULL
+    results, extra = run(sizes, arguments.dsn or os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_DSN"))
+    report = render(results, extra, sizes)
+    if arguments.no_write:
+        print(report)
+    else:
+        arguments.output.write_text(report, encoding="utf-8")
+        print(f"wrote {arguments.output}")
+
+
+if __name__ == "__main__":
+    main()
