@@ -51,7 +51,7 @@ def targets_table(targets: list[Target], results: dict[str, WorkloadResult]) -> 
         ratio = target.ratio(results)
         met = "yes" if ratio >= target.minimum else "**no**"
         lines.append(
-            f"| {results[target.workload].name.split(',')[0]} | {target.subject} >= {target.minimum:.2f}x "
+            f"| {results[target.workload].name.split(' (')[0]} | {target.subject} >= {target.minimum:.2f}x "
             f"{target.against} | {ratio:.2f}x | {met} |"
         )
     return lines

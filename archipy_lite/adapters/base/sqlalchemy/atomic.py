@@ -164,6 +164,7 @@ def _end_nested(state: AtomicState[Any], failed: bool) -> None:
         savepoint.commit()
     except BaseException as exc:
         raise _typed(exc) from exc
+    state.keep_callbacks_from(depth)
 
 
 def _end(state: AtomicState[Any], failed: bool) -> list[Callable[[], Any]]:

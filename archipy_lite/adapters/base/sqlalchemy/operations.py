@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Executable, Result, ScalarResult, Select, insert, inspect
+from sqlalchemy import Executable, Result, ScalarResult, Select, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building
@@ -148,11 +148,16 @@ def _as_uuid(value: Any) -> UUID:
 
 
 def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
-    query_building.mapper_of(entity_type)
+    mapper = query_building.mapper_of(entity_type)
     key = _as_uuid(entity_uuid)
     with unit_of_work(session):
-        # Outside atomic blocks the session outlives the call: re-read instead of trusting its identity map.
-        return session.get(entity_type, key, populate_existing=is_autocommit(session))
+        if not is_autocommit(session) or len(mapper.primary_key) != 1:
+            return session.get(entity_type, key, populate_existing=is_autocommit(session))
+        # Outside atomic blocks the session outlives the call, so its identity map may be stale: always
+        # re-read. A plain cached SELECT does that with less overhead than get(populate_existing=True).
+        statement = select(entity_type).where(mapper.primary_key[0] == key)
+        found: T | None = session.scalars(statement, execution_options={"populate_existing": True}).first()
+        return found
 
 
 def _attached(session: Session, entity: Any) -> Any:
@@ -166,7 +171,10 @@ def _attached(session: Session, entity: Any) -> Any:
     if state.session is session and not refresh:
         return entity
     if state.transient or state.pending or state.identity is None:
-        raise InvalidArgumentError(f"{type(entity).__name__} has not been saved, so it cannot be deleted")
+        raise InvalidArgumentError(
+            f"{type(entity).__name__} is not tracked by any session (never saved, or written by bulk_copy); "
+            "load it with get_by_uuid first, or delete by uuid through a store"
+        )
     loaded = session.get(type(entity), state.identity, populate_existing=refresh)
     if loaded is None:
         raise NotFoundError(f"{type(entity).__name__} {state.identity[0]} does not exist")

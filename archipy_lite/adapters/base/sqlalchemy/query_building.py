@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, inspect, literal_column, select
+from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
@@ -191,7 +191,11 @@ def apply_pagination(query: Select[Any], pagination: PaginationDTO | None) -> Se
 
 
 def count_statement(query: Select[Any]) -> Select[tuple[int]]:
-    """A cheap COUNT of ``query``'s rows: no ORDER BY, no LIMIT, and only a constant column when safe."""
+    """A cheap COUNT of ``query``'s rows, without ORDER BY or LIMIT.
+
+    A plain query becomes ``SELECT count(*) FROM ... WHERE ...`` (what one writes by hand); DISTINCT,
+    GROUP BY and HAVING queries are counted as a subquery, since their row count is not the table's.
+    """
     base = query.order_by(None).limit(None).offset(None)
     distinct_or_grouped = bool(
         getattr(base, "_distinct", False)
@@ -199,7 +203,7 @@ def count_statement(query: Select[Any]) -> Select[tuple[int]]:
         or getattr(base, "_having_criteria", ())
     )
     if not distinct_or_grouped:
-        base = base.with_only_columns(literal_column("1"), maintain_column_froms=True)
+        return base.with_only_columns(func.count(), maintain_column_froms=True)
     return select(func.count()).select_from(base.subquery())
 
 

@@ -43,6 +43,13 @@ class AtomicState(Generic[S]):
         """Forget callbacks registered at ``depth`` or deeper (their savepoint rolled back)."""
         self.callbacks = [(d, cb) for d, cb in self.callbacks if d < depth]
 
+    def keep_callbacks_from(self, depth: int) -> None:
+        """Hand callbacks of a released savepoint at ``depth`` to its parent level.
+
+        Otherwise a later sibling savepoint at the same depth that rolls back would discard them.
+        """
+        self.callbacks = [(min(d, depth - 1), cb) for d, cb in self.callbacks]
+
 
 @dataclass(eq=False)
 class _Owned(Generic[S]):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
-from archipy_lite.adapters.base.sqlalchemy.entity_rows import attach_inserted, rows_for_insert
+from archipy_lite.adapters.base.sqlalchemy.entity_rows import rows_for_insert
 from archipy_lite.adapters.base.sqlalchemy.operations import bulk_create, unit_of_work
 from archipy_lite.models.errors import InvalidArgumentError
 
@@ -16,7 +16,12 @@ T = TypeVar("T")
 
 
 def copy_entities(session: Session, entities: Sequence[T]) -> list[T]:
-    """``COPY table FROM STDIN`` for entities of one class; falls back to ``bulk_create`` when it cannot."""
+    """``COPY table FROM STDIN`` for entities of one class; falls back to ``bulk_create`` when it cannot.
+
+    The fastest way in. Like SQLAlchemy's bulk operations, and unlike ``bulk_create``, it does not track
+    the objects: they keep their values but stay unattached. Read them freely; to change or delete one,
+    load it (``get_by_uuid``) or use a store's ``update``/``delete`` by uuid.
+    """
     items = list(entities)
     if not items:
         return items
@@ -46,5 +51,4 @@ def copy_entities(session: Session, entities: Sequence[T]) -> list[T]:
             )
         else:
             raise InvalidArgumentError(f"bulk_copy is not available with the {driver_name} driver; use bulk_create")
-        attach_inserted(session, items)
     return items
