@@ -9,7 +9,7 @@ from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLit
 from archipy_lite.models.errors import BaseError
 
 _SQLSTATE_DIAGNOSES = {
-    "28P01": "authentication failed for user {user!r} (wrong password?)",
+    "28P01": "authentication failed for user {user!r} (wrong password, or no such role)",
     "28000": "the server rejected user {user!r} (pg_hba.conf or role missing)",
     "3D000": "database {database!r} does not exist",
     "57P03": "the server is starting up or shutting down",

@@ -26,11 +26,11 @@ def _python_default(column: Column[Any]) -> tuple[bool, Any]:
     return False, None
 
 
-def rows_for_insert(entities: Sequence[Any]) -> tuple[Table, list[dict[str, Any]]] | None:
-    """The table and column-keyed rows for ``entities`` of one mapped class, defaults filled in on rows and objects.
+def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[list[Any]]] | None:
+    """The table, its column keys and one value list per entity, defaults filled in on records and objects.
 
     Returns None when a fast path would lose information the unit of work handles: mixed classes,
-    relationship values set on the objects, or server-generated values the objects would miss.
+    inheritance, relationship values set on the objects, or values only the server generates.
     """
     mapper = mapper_of(type(entities[0]))
     if mapper.inherits is not None or len(mapper.tables) != 1:
@@ -39,23 +39,33 @@ def rows_for_insert(entities: Sequence[Any]) -> tuple[Table, list[dict[str, Any]
         return None
     relationship_keys = [relationship.key for relationship in mapper.relationships]
     attributes = [(attribute.key, cast("Column[Any]", attribute.columns[0])) for attribute in mapper.column_attrs]
-    rows = []
+    records = []
     for entity in entities:
         state = entity.__dict__
         if any(key in state for key in relationship_keys):
             return None
-        values: dict[str, Any] = {}
-        for key, column in attributes:
-            value = state.get(key)
-            if value is None:
+        values = [state.get(key) for key, _ in attributes]
+        if None in values:
+            for index, (key, column) in enumerate(attributes):
+                if values[index] is not None:
+                    continue
                 known, value = _python_default(column)
                 if known:
                     setattr(entity, key, value)
+                    values[index] = value
                 elif column.server_default is not None or column.primary_key:
                     return None  # the database generates it: only the unit of work reads it back
-            values[column.key] = value
-        rows.append(values)
-    return cast(Table, mapper.local_table), rows
+        records.append(values)
+    return cast(Table, mapper.local_table), [column.key for _, column in attributes], records
+
+
+def rows_for_insert(entities: Sequence[Any]) -> tuple[Table, list[dict[str, Any]]] | None:
+    """Like ``records_for_insert``, as column-keyed dicts (what ``executemany`` takes)."""
+    prepared = records_for_insert(entities)
+    if prepared is None:
+        return None
+    table, keys, records = prepared
+    return table, [dict(zip(keys, record, strict=True)) for record in records]
 
 
 def attach_inserted(session: Session, entities: Sequence[Any]) -> None:

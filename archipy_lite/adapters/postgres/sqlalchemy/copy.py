@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
-from archipy_lite.adapters.base.sqlalchemy.entity_rows import rows_for_insert
+from archipy_lite.adapters.base.sqlalchemy.entity_rows import records_for_insert
 from archipy_lite.adapters.base.sqlalchemy.operations import bulk_create, unit_of_work
 from archipy_lite.models.errors import InvalidArgumentError
 
@@ -25,18 +25,19 @@ def copy_entities(session: Session, entities: Sequence[T]) -> list[T]:
     items = list(entities)
     if not items:
         return items
-    prepared = rows_for_insert(items)
+    prepared = records_for_insert(items)
     if prepared is None:
         return bulk_create(session, items)
-    table, rows = prepared
-    columns = list(rows[0])
+    table, columns, records = prepared
     with unit_of_work(session):
         session.flush()  # pending work first, so foreign keys to it hold
         connection = session.connection()
         dialect = connection.dialect
-        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-        pairs = list(zip(columns, processors, strict=True))
-        records = [[processor(row[name]) if processor else row[name] for name, processor in pairs] for row in rows]
+        for index, name in enumerate(columns):
+            processor = table.c[name].type.bind_processor(dialect)
+            if processor is not None:
+                for record in records:
+                    record[index] = processor(record[index])
         driver: Any = connection.connection.driver_connection
         driver_name = connection.dialect.driver
         target = dialect.identifier_preparer.format_table(table)
