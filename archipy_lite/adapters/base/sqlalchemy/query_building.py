@@ -6,10 +6,10 @@ Pure functions of their arguments: no session, no I/O. Bad input raises
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import ColumnElement, FromClause, Select, func, inspect, select
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
@@ -162,7 +162,11 @@ def _tie_breakers(query: Select[Any]) -> list[Any]:
         return list(query._group_by_clauses)
     if getattr(query, "_distinct", False):
         return [] if getattr(query, "_distinct_on", ()) else list(query.selected_columns)
-    return [column for from_ in query.get_final_froms() for column in from_.primary_key]
+    if not getattr(query, "_setup_joins", ()) and not getattr(query, "_from_obj", ()):
+        froms: Sequence[FromClause] = query.columns_clause_froms  # cheap; get_final_froms() compiles
+    else:
+        froms = query.get_final_froms()
+    return [column for from_ in froms for column in from_.primary_key]
 
 
 def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
