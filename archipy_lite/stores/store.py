@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import ColumnElement
 from sqlalchemy.util import greenlet_spawn
 
+from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid
 from archipy_lite.adapters.base.sqlalchemy.ports import AsyncSQLAlchemyPort, SQLAlchemyPort
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
@@ -57,6 +58,9 @@ class _StoreBase(Generic[E]):
         self, criteria: Iterable[Criterion], filters: FilterSpec | None, include_deleted: bool, auto: dict[str, Any]
     ) -> list[Criterion]:
         return search_conditions(self.model, criteria, filters, auto, self.auto_filter_fields, include_deleted)
+
+    def _conflict(self, conflict: Sequence[str] | None) -> Sequence[str]:
+        return conflict or self.upsert_conflict_fields
 
     def _not_found(self, uuid: Any) -> NotFoundError:
         return NotFoundError(f"{self.model.__name__} {uuid} does not exist", details={"uuid": str(uuid)})
@@ -148,16 +152,14 @@ class Store(_StoreBase[E]):
 
     def replace(self, uuid: Any, entity: E) -> E:
         """Make row ``uuid`` equal to ``entity``, creating it when missing (one native upsert)."""
-        entity.uuid = ops.as_uuid_value(uuid)  # type: ignore[attr-defined]
-        stored: list[E] = self._run(ops.upsert_rows, self.model, [entity], ("uuid",), None)
-        return stored[0]
+        entity.uuid = as_uuid(uuid)  # type: ignore[attr-defined]
+        return self.upsert(entity, conflict=("uuid",))
 
     def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
     ) -> E:
         """INSERT ... ON CONFLICT DO UPDATE on ``conflict`` columns (default ``upsert_conflict_fields``)."""
-        conflict_fields = conflict or self.upsert_conflict_fields
-        rows: list[E] = self._run(ops.upsert_rows, self.model, [entity], conflict_fields, update_fields)
+        rows = self.bulk_upsert([entity], conflict=conflict, update_fields=update_fields)
         return rows[0] if rows else entity
 
     def bulk_upsert(
@@ -168,7 +170,8 @@ class Store(_StoreBase[E]):
         update_fields: Sequence[str] | None = None,
     ) -> list[E]:
         """Upsert many rows in one statement."""
-        return self._run(ops.upsert_rows, self.model, entities, conflict or self.upsert_conflict_fields, update_fields)
+        stored: list[E] = self._run(ops.upsert_rows, self.model, entities, self._conflict(conflict), update_fields)
+        return stored
 
     def delete(self, uuid: Any) -> None:
         """Soft-delete a DeletableEntity (hard delete otherwise); NotFoundError when nothing matched."""
@@ -257,15 +260,13 @@ class AsyncStore(_StoreBase[E]):
         return await self._run(ops.update_with_diff, self.model, uuid, changes)
 
     async def replace(self, uuid: Any, entity: E) -> E:
-        entity.uuid = ops.as_uuid_value(uuid)  # type: ignore[attr-defined]
-        stored: list[E] = await self._run(ops.upsert_rows, self.model, [entity], ("uuid",), None)
-        return stored[0]
+        entity.uuid = as_uuid(uuid)  # type: ignore[attr-defined]
+        return await self.upsert(entity, conflict=("uuid",))
 
     async def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
     ) -> E:
-        conflict_fields = conflict or self.upsert_conflict_fields
-        rows: list[E] = await self._run(ops.upsert_rows, self.model, [entity], conflict_fields, update_fields)
+        rows = await self.bulk_upsert([entity], conflict=conflict, update_fields=update_fields)
         return rows[0] if rows else entity
 
     async def bulk_upsert(
@@ -275,8 +276,10 @@ class AsyncStore(_StoreBase[E]):
         conflict: Sequence[str] | None = None,
         update_fields: Sequence[str] | None = None,
     ) -> list[E]:
-        conflict_fields = conflict or self.upsert_conflict_fields
-        return await self._run(ops.upsert_rows, self.model, entities, conflict_fields, update_fields)
+        stored: list[E] = await self._run(
+            ops.upsert_rows, self.model, entities, self._conflict(conflict), update_fields
+        )
+        return stored
 
     async def delete(self, uuid: Any) -> None:
         await self._run(ops.delete_row, self.model, uuid, False)

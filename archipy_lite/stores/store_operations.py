@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from uuid import UUID
 
 from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building
-from archipy_lite.adapters.base.sqlalchemy.operations import _as_uuid, is_autocommit, unit_of_work
+from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, unit_of_work
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
 from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
@@ -94,7 +93,7 @@ def create(session: Session, model: type[T], entity: T) -> T:
 
 def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_update: bool = False) -> T | None:
     """The row or None; ``for_update`` locks it (SELECT ... FOR UPDATE) until the atomic block ends."""
-    key = _as_uuid(uuid)
+    key = as_uuid(uuid)
     statement = select(model).where(_pk(model) == key, *_visible(model, include_deleted))
     options = _fresh(session)
     if for_update:
@@ -112,7 +111,7 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
 
 
 def exists_row(session: Session, model: type[Any], uuid: Any, include_deleted: bool) -> bool:
-    key = _as_uuid(uuid)
+    key = as_uuid(uuid)
     statement = select(exists().where(_pk(model) == key, *_visible(model, include_deleted)))
     with unit_of_work(session):
         return bool(session.scalar(statement))
@@ -159,7 +158,7 @@ def iterate(
 def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> T:
     """UPDATE ... RETURNING in one statement; NotFoundError when no visible row matched."""
     _check_changes(model, changes)
-    key = _as_uuid(uuid)
+    key = as_uuid(uuid)
     values = dict(changes)
     if issubclass(model, UpdatableEntity) and "updated_at" not in values:
         values["updated_at"] = utc_now()
@@ -183,7 +182,7 @@ def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str
 def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> UpdateResult:
     """Lock the row, apply ``changes`` and report each column whose value really changed."""
     _check_changes(model, changes)
-    key = _as_uuid(uuid)
+    key = as_uuid(uuid)
     statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
     diff: dict[str, FieldChange] = {}
     try:
@@ -269,7 +268,7 @@ def upsert_rows(
 
 def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> None:
     """Soft-delete a DeletableEntity row (or hard-delete any row); NotFoundError when nothing matched."""
-    key = _as_uuid(uuid)
+    key = as_uuid(uuid)
     if not hard and issubclass(model, DeletableEntity):
         statement: Any = (
             update(model)
@@ -296,11 +295,6 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
         ) from error
     if not matched:
         raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
-
-
-def as_uuid_value(value: Any) -> UUID:
-    """``value`` as a UUID, or InvalidArgumentError."""
-    return _as_uuid(value)
 
 
 def take(rows: Iterator[T], limit: int) -> list[T]:

@@ -311,10 +311,10 @@ class Atomic:
                     with block:
                         return function(*args, **kwargs)
                 except RETRYABLE:
-                    if not outermost or attempt >= self.retries:
-                        raise
                     attempt += 1
-                    time.sleep(_backoff(attempt))
+                    if (delay := self._retry_delay(outermost, attempt)) is None:
+                        raise
+                    time.sleep(delay)
 
         return run
 
@@ -329,12 +329,21 @@ class Atomic:
                     async with block:
                         return await function(*args, **kwargs)
                 except RETRYABLE:
-                    if not outermost or attempt >= self.retries:
-                        raise
                     attempt += 1
-                    await asyncio.sleep(_backoff(attempt))
+                    if (delay := self._retry_delay(outermost, attempt)) is None:
+                        raise
+                    await asyncio.sleep(delay)
 
         return run
+
+    def _retry_delay(self, outermost: bool, attempt: int) -> float | None:
+        """Seconds to wait before retry number ``attempt``, or None when the error must propagate.
+
+        Only the outermost block retries: an inner one cannot undo its parent's work.
+        """
+        if not outermost or attempt > self.retries:
+            return None
+        return _backoff(attempt)
 
     def _manager(self, *, is_async: bool) -> BaseSessionManager[Any, Any]:
         return _resolve(self.target, self.kind, is_async=is_async)

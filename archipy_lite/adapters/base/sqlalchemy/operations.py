@@ -138,7 +138,8 @@ def bulk_create(session: Session, entities: Sequence[T]) -> list[T]:
     return items
 
 
-def _as_uuid(value: Any) -> UUID:
+def as_uuid(value: Any) -> UUID:
+    """``value`` as a UUID, or InvalidArgumentError naming it."""
     if isinstance(value, UUID):
         return value
     try:
@@ -149,7 +150,7 @@ def _as_uuid(value: Any) -> UUID:
 
 def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
     mapper = query_building.mapper_of(entity_type)
-    key = _as_uuid(entity_uuid)
+    key = as_uuid(entity_uuid)
     with unit_of_work(session):
         if not is_autocommit(session) or len(mapper.primary_key) != 1:
             return session.get(entity_type, key, populate_existing=is_autocommit(session))
