@@ -275,7 +275,10 @@ async def test_bulk_create_1000_rows_in_batched_statements(db: Backend) -> None:
     assert len({user.uuid for user in created}) == 1000
     assert created[999].full_name == "Name 999"
     inserts = [sql for sql, _ in statements if sql.lstrip().upper().startswith("INSERT")]
-    assert 1 <= len(inserts) <= 5, f"{len(inserts)} INSERT executions for 1000 rows"
+    if db.is_postgres:
+        assert inserts == [], "PostgreSQL loads a batch this large with COPY"
+    else:
+        assert 1 <= len(inserts) <= 5, f"{len(inserts)} INSERT executions for 1000 rows"
     assert db.checked_out() == 0
     assert await count_users(db) == 1000
     names = await run_elsewhere(db, select(User.full_name).where(User.username == "user500"))

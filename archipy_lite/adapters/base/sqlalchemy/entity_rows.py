@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Table
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 
@@ -30,7 +31,8 @@ def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[
     """The table, its column keys and one value list per entity, defaults filled in on records and objects.
 
     Returns None when a fast path would lose information the unit of work handles: mixed classes,
-    inheritance, relationship values set on the objects, or values only the server generates.
+    inheritance, objects already saved, relationship values set on the objects, or values only the
+    server generates.
     """
     mapper = mapper_of(type(entities[0]))
     if mapper.inherits is not None or len(mapper.tables) != 1:
@@ -41,6 +43,8 @@ def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[
     attributes = [(attribute.key, cast("Column[Any]", attribute.columns[0])) for attribute in mapper.column_attrs]
     records = []
     for entity in entities:
+        if not instance_state(entity).transient:
+            return None
         state = entity.__dict__
         if any(key in state for key in relationship_keys):
             return None
@@ -59,20 +63,8 @@ def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[
     return cast(Table, mapper.local_table), [column.key for _, column in attributes], records
 
 
-def rows_for_insert(entities: Sequence[Any]) -> tuple[Table, list[dict[str, Any]]] | None:
-    """Like ``records_for_insert``, as column-keyed dicts (what ``executemany`` takes)."""
-    prepared = records_for_insert(entities)
-    if prepared is None:
-        return None
-    table, keys, records = prepared
-    return table, [dict(zip(keys, record, strict=True)) for record in records]
-
-
-def attach_inserted(session: Session, entities: Sequence[Any]) -> None:
-    """Make objects whose rows were just inserted outside the unit of work persistent in ``session``.
-
-    No SQL is emitted: the objects already hold every column value.
-    """
+def give_identity(entities: Sequence[Any]) -> None:
+    """Mark objects whose rows were just inserted outside the unit of work as saved (detached, with
+    their identity), as a flush would. No SQL is emitted: the objects already hold every column value."""
     for entity in entities:
         make_transient_to_detached(entity)
-    session.add_all(entities)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import AsyncBaseSQLAlchemyAdapter, BaseSQLAlchemyAdapter
-from archipy_lite.adapters.postgres.sqlalchemy.copy import copy_entities
+from archipy_lite.adapters.postgres.sqlalchemy.copy import copy_entities, create_with_copy
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 
 T = TypeVar("T")
@@ -16,8 +16,12 @@ class PostgresSQLAlchemyAdapter(BaseSQLAlchemyAdapter):
     kind = "postgres"
     config_class = PostgresSQLAlchemyConfig
 
+    def bulk_create(self, entities: Sequence[T]) -> list[T]:
+        """Insert many entities in one transaction; large batches of plain rows go in with COPY."""
+        return create_with_copy(self.get_session(), entities)
+
     def bulk_copy(self, entities: Sequence[T]) -> list[T]:
-        """Load many entities of one class with COPY (the fastest path); same contract as ``bulk_create``."""
+        """Load many entities of one class with COPY, leaving them untracked: the fastest path."""
         return copy_entities(self.get_session(), entities)
 
 
@@ -27,6 +31,10 @@ class AsyncPostgresSQLAlchemyAdapter(AsyncBaseSQLAlchemyAdapter):
     kind = "postgres"
     config_class = PostgresSQLAlchemyConfig
 
+    async def bulk_create(self, entities: Sequence[T]) -> list[T]:
+        """Insert many entities in one transaction; large batches of plain rows go in with COPY."""
+        return await self._run(create_with_copy, entities)
+
     async def bulk_copy(self, entities: Sequence[T]) -> list[T]:
-        """Load many entities of one class with COPY (asyncpg); same contract as ``bulk_create``."""
+        """Load many entities of one class with COPY, leaving them untracked (see ``bulk_create``)."""
         return await self._run(copy_entities, entities)
