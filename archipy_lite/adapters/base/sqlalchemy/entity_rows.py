@@ -12,19 +12,21 @@ from sqlalchemy.orm.attributes import instance_state
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 
 
-def _python_default(column: Column[Any]) -> tuple[bool, Any]:
-    """Evaluate a column's client-side default; (False, None) when there is none usable here."""
+_NO_DEFAULT = object()  # None is acceptable: the column is nullable or its default is NULL
+_SERVER_DEFAULT = object()  # only the database knows the value: the unit of work must read it back
+
+
+def _default_for(column: Column[Any]) -> Any:
+    """What fills a None in ``column``: a zero-argument callable, or one of the markers above."""
     default = column.default
-    if default is None:
-        return False, None
     if getattr(default, "is_scalar", False):
-        return True, getattr(default, "arg", None)
+        value = getattr(default, "arg", None)
+        return lambda: value
     if getattr(default, "is_callable", False):
-        try:
-            return True, default.arg(None)  # type: ignore[attr-defined]  # SQLAlchemy wraps zero-arg callables
-        except TypeError:
-            return False, None
-    return False, None
+        return lambda: default.arg(None)  # type: ignore[union-attr]  # SQLAlchemy wraps zero-arg callables
+    if column.server_default is not None or column.primary_key:
+        return _SERVER_DEFAULT
+    return _NO_DEFAULT
 
 
 def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[list[Any]]] | None:
@@ -32,35 +34,39 @@ def records_for_insert(entities: Sequence[Any]) -> tuple[Table, list[str], list[
 
     Returns None when a fast path would lose information the unit of work handles: mixed classes,
     inheritance, objects already saved, relationship values set on the objects, or values only the
-    server generates.
+    server generates. The loop runs once per row of a bulk load, so it is kept lean.
     """
     mapper = mapper_of(type(entities[0]))
     if mapper.inherits is not None or len(mapper.tables) != 1:
         return None  # inheritance spreads a row over several tables: leave it to the unit of work
-    if any(type(entity) is not mapper.class_ for entity in entities):
-        return None
-    relationship_keys = [relationship.key for relationship in mapper.relationships]
-    attributes = [(attribute.key, cast("Column[Any]", attribute.columns[0])) for attribute in mapper.column_attrs]
+    cls = mapper.class_
+    relationship_keys = frozenset(relationship.key for relationship in mapper.relationships)
+    columns = [cast("Column[Any]", attribute.columns[0]) for attribute in mapper.column_attrs]
+    keys = [attribute.key for attribute in mapper.column_attrs]
+    defaults = [_default_for(column) for column in columns]
     records = []
     for entity in entities:
-        if not instance_state(entity).transient:
+        if type(entity) is not cls:
             return None
-        state = entity.__dict__
-        if any(key in state for key in relationship_keys):
+        state = instance_state(entity)
+        if state.key is not None or state.session_id is not None:
+            return None  # saved or pending already: the unit of work knows what to do with it
+        values_by_key = state.dict
+        if relationship_keys and not relationship_keys.isdisjoint(values_by_key):
             return None
-        values = [state.get(key) for key, _ in attributes]
+        values = list(map(values_by_key.get, keys))
         if None in values:
-            for index, (key, column) in enumerate(attributes):
-                if values[index] is not None:
+            for index, value in enumerate(values):
+                default = defaults[index]
+                if value is not None or default is _NO_DEFAULT:
                     continue
-                known, value = _python_default(column)
-                if known:
-                    setattr(entity, key, value)
-                    values[index] = value
-                elif column.server_default is not None or column.primary_key:
-                    return None  # the database generates it: only the unit of work reads it back
+                if default is _SERVER_DEFAULT:
+                    return None
+                value = default()
+                setattr(entity, keys[index], value)
+                values[index] = value
         records.append(values)
-    return cast(Table, mapper.local_table), [column.key for _, column in attributes], records
+    return cast(Table, mapper.local_table), [column.key for column in columns], records
 
 
 def give_identity(entities: Sequence[Any]) -> None:

@@ -141,8 +141,8 @@ def bulk_create(
     Without ``track`` they stay unattached (``bulk_copy``).
     """
     items = list(entities)
-    for entity in items:
-        _check_entity(entity)
+    for entity_type in {type(entity) for entity in items}:
+        query_building.mapper_of(entity_type)
     if not items:
         return items
     with unit_of_work(session):
