@@ -105,7 +105,8 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
             )
         # Refresh an already-loaded object: the locked row is the one to trust.
         statement, options = statement.with_for_update(), {"populate_existing": True}
-    with unit_of_work(session):
+    one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
+    with unit_of_work(session, single_statement=one_statement):
         found: T | None = session.scalars(statement, execution_options=options).first()
     return found
 
@@ -113,13 +114,13 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
 def exists_row(session: Session, model: type[Any], uuid: Any, include_deleted: bool) -> bool:
     key = as_uuid(uuid)
     statement = select(exists().where(_pk(model) == key, *_visible(model, include_deleted)))
-    with unit_of_work(session):
+    with unit_of_work(session, single_statement=True):
         return bool(session.scalar(statement))
 
 
 def count(session: Session, model: type[Any], conditions: Sequence[ColumnElement[bool]]) -> int:
     statement = select(func.count()).select_from(model).where(*conditions)
-    with unit_of_work(session):
+    with unit_of_work(session, single_statement=True):
         return int(session.scalar(statement) or 0)
 
 

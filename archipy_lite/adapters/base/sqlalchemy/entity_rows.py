@@ -11,7 +11,6 @@ from sqlalchemy.orm.attributes import instance_state
 
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 
-
 _NO_DEFAULT = object()  # None is acceptable: the column is nullable or its default is NULL
 _SERVER_DEFAULT = object()  # only the database knows the value: the unit of work must read it back
 

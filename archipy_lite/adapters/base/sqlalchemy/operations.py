@@ -84,13 +84,30 @@ def clear_failure(session: Session) -> None:
     session.info.pop(_FAILED_LEVEL, None)
 
 
+def _commit_per_statement(session: Session) -> None:
+    """Begin the session's transaction on a connection where a lone statement commits by itself.
+
+    Only for an operation of exactly one statement, outside atomic blocks, with nothing pending to
+    autoflush: one statement is atomic on its own, so the BEGIN and COMMIT round trips around it buy
+    nothing (and on SQLite, BEGIN IMMEDIATE would make a plain read wait for the write lock).
+    """
+    options = getattr(session, "single_statement_options", None)
+    if options and not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.connection(execution_options=options)
+
+
 @contextmanager
-def unit_of_work(session: Session) -> Iterator[None]:
-    """Translate errors; outside atomic blocks also commit on success and roll back on failure."""
+def unit_of_work(session: Session, *, single_statement: bool = False) -> Iterator[None]:
+    """Translate errors; outside atomic blocks also commit on success and roll back on failure.
+
+    ``single_statement``: the operation runs exactly one statement (see ``_commit_per_statement``).
+    """
     autocommit = is_autocommit(session)
     hold = session.commit_held() if isinstance(session, ArchipySession) else nullcontext()
     try:
         with translated_errors(), hold:  # autoflushes must not commit part of the operation
+            if autocommit and single_statement:
+                _commit_per_statement(session)
             yield
             if autocommit:
                 session.commit()
@@ -173,7 +190,7 @@ def as_uuid(value: Any) -> UUID:
 def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
     mapper = query_building.mapper_of(entity_type)
     key = as_uuid(entity_uuid)
-    with unit_of_work(session):
+    with unit_of_work(session, single_statement=query_building.loads_in_one_statement(mapper)):
         if not is_autocommit(session) or len(mapper.primary_key) != 1:
             return session.get(entity_type, key, populate_existing=is_autocommit(session))
         # Outside atomic blocks the session outlives the call, so its identity map may be stale: always

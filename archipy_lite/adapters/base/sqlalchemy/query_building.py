@@ -7,6 +7,7 @@ Pure functions of their arguments: no session, no I/O. Bad input raises
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Select, func, inspect, select
@@ -31,6 +32,32 @@ def mapper_of(entity: type[Any]) -> Mapper[Any]:
     if not isinstance(mapper, Mapper):
         raise InvalidArgumentError(f"{entity!r} is not a mapped entity class")
     return mapper
+
+
+_LOADERS_WITH_OWN_STATEMENT = frozenset({"selectin", "subquery", "immediate"})
+
+
+@lru_cache(maxsize=512)
+def loads_in_one_statement(mapper: Mapper[Any]) -> bool:
+    """Whether loading objects of ``mapper`` takes a single SELECT.
+
+    Eager loaders that run their own query (selectin, subquery, immediate), also behind joined
+    relationships, and selectin-loaded subclasses each add a statement.
+    """
+    pending, seen = [mapper], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if any(getattr(sub, "polymorphic_load", None) == "selectin" for sub in current.self_and_descendants):
+            return False
+        for relationship in current.relationships:
+            if relationship.lazy in _LOADERS_WITH_OWN_STATEMENT:
+                return False
+            if relationship.lazy == "joined":
+                pending.append(relationship.mapper)
+    return True
 
 
 def column_of(entity: type[Any], name: str) -> ColumnElement[Any]:

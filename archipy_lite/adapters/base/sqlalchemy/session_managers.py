@@ -39,6 +39,9 @@ class DialectSupport(Protocol):
     # True when async connections belong to the event loop that opened them (asyncpg): each running
     # loop then gets an engine of its own, so successive asyncio.run() calls never share a connection.
     async_engine_per_event_loop: bool
+    # Execution options for a connection on which a lone statement commits by itself: no BEGIN and
+    # COMMIT round trips around it (and, on SQLite, no write lock). See ``operations.unit_of_work``.
+    single_statement_options: dict[str, Any]
 
     def engine_arguments(self, config: Any, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         """Return the URL and ``create_engine`` keyword arguments."""
@@ -146,6 +149,7 @@ class SessionManager(BaseSessionManager[Engine, Session]):
     def _new_autocommit_session(self) -> Session:
         session = self.new_session()
         session.autocommit = True  # type: ignore[attr-defined]
+        session.single_statement_options = self.dialect.single_statement_options  # type: ignore[attr-defined]
         return session
 
     def get_session(self) -> Session:
@@ -221,6 +225,7 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
     def _new_autocommit_session(self) -> AsyncSession:
         session = self.new_session()
         session.sync_session.autocommit = True  # type: ignore[attr-defined]
+        session.sync_session.single_statement_options = self.dialect.single_statement_options  # type: ignore[attr-defined]
         return session
 
     def get_session(self) -> AsyncSession:

@@ -30,6 +30,7 @@ class ArchipySession(Session):
     """
 
     autocommit: bool = False
+    single_statement_options: dict[str, Any] | None = None  # set on autocommit sessions by their manager
     _commit_held: bool = False
 
     @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.engine import URL, Engine
 
@@ -62,6 +62,9 @@ class PostgresDialect:
     kind = "postgres"
     extra = "postgres"
     async_engine_per_event_loop = True  # asyncpg connections belong to the loop that opened them
+    # The driver's autocommit mode; SQLAlchemy restores the isolation level when the connection
+    # goes back to the pool (an attribute on the driver connection, no round trip).
+    single_statement_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
 
     def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)

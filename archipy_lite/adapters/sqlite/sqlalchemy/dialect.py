@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
@@ -28,12 +28,18 @@ def _pragmas(config: SQLiteSQLAlchemyConfig) -> list[str]:
     return pragmas
 
 
+_NO_BEGIN = "archipy_lite_no_begin"
+
+
 class SQLiteDialect:
     """Tells the session managers how to build SQLite engines."""
 
     kind = "sqlite"
     extra = "sqlite"
     async_engine_per_event_loop = False  # one engine keeps one :memory: database across event loops
+    # The driver already runs in autocommit mode (see prepare_engine); this only skips our BEGIN.
+    # SQLAlchemy's own AUTOCOMMIT would hand transaction control back to sqlite3 on checkin.
+    single_statement_options: ClassVar[dict[str, Any]] = {_NO_BEGIN: True}
 
     def engine_arguments(self, config: SQLiteSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)
@@ -72,4 +78,5 @@ class SQLiteDialect:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql(begin)
+            if not connection.get_execution_options().get(_NO_BEGIN):
+                connection.exec_driver_sql(begin)
