@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import String, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from test_crud import captured_statements, count_users, new_user, run_elsewhere, stored_user
 
 from archipy_lite.adapters.postgres.sqlalchemy.copy import COPY_MIN_ROWS
 from archipy_lite.models.errors import BaseError, DatabaseConnectionError, UniqueViolationError
@@ -23,7 +24,6 @@ from archipy_lite.models.errors import BaseError, DatabaseConnectionError, Uniqu
 from backends import Backend
 from db_checks import backend_params, plain_dsn
 from models import User
-from test_crud import captured_statements, count_users, new_user, run_elsewhere, stored_user
 
 BATCH = COPY_MIN_ROWS + 20
 postgres = pytest.mark.parametrize("db", backend_params(kind="postgres"), indirect=True)
@@ -53,8 +53,10 @@ async def test_outside_atomic_the_objects_come_back_saved_and_detached(db: Backe
     users = await db.call(db.adapter.bulk_create, [new_user(i, full_name=f"Name {i}") for i in range(BATCH)])
 
     state = inspect(users[0])
-    assert state.detached and state.identity == (users[0].uuid,)
-    assert users[7].full_name == "Name 7" and users[7].created_at is not None  # values stay readable
+    assert state.detached
+    assert state.identity == (users[0].uuid,)
+    assert users[7].full_name == "Name 7"  # values stay readable
+    assert users[7].created_at is not None
     users[1].full_name = "Changed on a detached object"
     await db.call(db.adapter.get_by_uuid, User, users[2].uuid)  # a later call does not write it
     assert (await stored_user(db, users[1].uuid)).full_name == "Name 1"
@@ -209,12 +211,16 @@ async def test_bulk_copy_leaves_the_objects_untracked(db: Backend) -> None:
 @postgres
 async def test_a_connection_lost_during_copy_is_a_connection_error(db: Backend) -> None:
     with pytest.raises(DatabaseConnectionError):
-        async with db.atomic():
-            pid = (await db.call(db.adapter.execute, text("SELECT pg_backend_pid()"))).scalar_one()
-            with psycopg.connect(plain_dsn(db), autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            await db.call(db.adapter.bulk_copy, [new_user(i) for i in range(BATCH)])
-    assert await count_users(db) == 0 and db.checked_out() == 0
+        await _copy_after_the_backend_is_killed(db)
+    assert await count_users(db) == 0
+    assert db.checked_out() == 0
     await db.call(db.adapter.bulk_create, [new_user(i) for i in range(BATCH)])  # the pool recovered
     assert await count_users(db) == BATCH
 
+
+async def _copy_after_the_backend_is_killed(db: Backend) -> None:
+    async with db.atomic():
+        pid = (await db.call(db.adapter.execute, text("SELECT pg_backend_pid()"))).scalar_one()
+        with psycopg.connect(plain_dsn(db), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await db.call(db.adapter.bulk_copy, [new_user(i) for i in range(BATCH)])
