@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Column, Engine, Index, Integer, MetaData, String, Table, UniqueConstraint, event, func, select
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import (
     SQLAlchemyFilterMixin,
     SQLAlchemyPaginationMixin,
     SQLAlchemySortMixin,
 )
+from archipy_lite.adapters.base.sqlalchemy.query_building import _is_unique_key, apply_sorting
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import AsyncSQLiteSQLAlchemyAdapter, SQLiteSQLAlchemyAdapter
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
@@ -379,6 +380,40 @@ async def test_sort_ties_are_broken_so_pages_never_overlap(db: Backend, order: S
     non_null = [u.full_name for u in everything if u.full_name is not None]
     assert non_null == sorted(non_null, reverse=order == SortOrderType.DESCENDING) or db.is_postgres
     assert db.checked_out() == 0
+
+
+async def test_a_unique_not_null_sort_key_needs_no_tie_breaker(db: Backend) -> None:
+    rows = await seed(db)
+    adapter = user_adapter(db)
+    sort = SortDTO(field="username", order=SortOrderType.DESCENDING)
+    with captured_sql(db.sync_engine) as statements:
+        seen, totals = await walk_pages(db, adapter, select(User), sort, 4)
+    assert seen == [r.uuid for r in sorted(rows, key=lambda r: r.username, reverse=True)]
+    assert totals == {30}
+    order_by = next(sql for sql in statements if "LIMIT" in sql).split("ORDER BY")[1]
+    assert "username" in order_by
+    assert "uuid" not in order_by  # the index on username alone orders the pages
+
+
+def test_only_unique_not_null_columns_of_the_one_table_selected_count_as_total_orders() -> None:
+    table = Table(
+        "sort_keys",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("code", String, unique=True, nullable=False),
+        Column("slug", String, nullable=False),
+        Column("nickname", String, unique=True, nullable=True),  # NULLs may repeat
+        Column("a", String, nullable=False),
+        Column("b", String, nullable=False),
+        Column("plain", String, nullable=False),
+        UniqueConstraint("a", "b"),  # unique as a pair only
+        Index("slug_key", "slug", unique=True),
+    )
+    assert [column.key for column in table.c if _is_unique_key(column)] == ["id", "code", "slug"]
+    # A join repeats rows of the sorted table, so the tie-breakers stay.
+    joined = select(User).join(Post, Post.author_id == User.uuid)
+    sorted_join = apply_sorting(User, joined, SortDTO(field="username", order=SortOrderType.ASCENDING))
+    assert "posts.uuid" in str(sorted_join).split("ORDER BY")[1]
 
 
 async def test_sort_by_an_unknown_name_lists_the_valid_columns(db: Backend) -> None:

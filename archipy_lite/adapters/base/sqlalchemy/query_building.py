@@ -10,7 +10,18 @@ from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, FromClause, Select, func, inspect, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    FromClause,
+    PrimaryKeyConstraint,
+    Select,
+    Table,
+    UniqueConstraint,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
@@ -196,15 +207,37 @@ def _tie_breakers(query: Select[Any]) -> list[Any]:
     return [column for from_ in froms for column in from_.primary_key]
 
 
+def _is_unique_key(column: Any) -> bool:
+    """A NOT NULL column with a unique constraint or index of its own (NULLs may repeat in a unique one)."""
+    if not isinstance(column, Column) or column.nullable or not isinstance(column.table, Table):
+        return False
+    if column.unique:
+        return True
+    table = column.table
+    unique_keys: list[Any] = [
+        *(c for c in table.constraints if isinstance(c, PrimaryKeyConstraint | UniqueConstraint)),
+        *(index for index in table.indexes if index.unique),
+    ]
+    return any([key_column.key for key_column in key.columns] == [column.key] for key in unique_keys)
+
+
 def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
-    """Order by ``sort_info``, then by what identifies a row, so pages never overlap or skip rows."""
+    """Order by ``sort_info``, then by what identifies a row, so pages never overlap or skip rows.
+
+    Sorting one table by a unique NOT NULL column is already total: nothing is appended (and the
+    database can walk the column's index without an extra sort step).
+    """
     if sort_info is None:
         return query
     field = sort_info.field
-    sorted_by = column_of(entity, field) if isinstance(field, str) else field
+    sorted_by = (column_of(entity, field) if isinstance(field, str) else field).__clause_element__()
     ordered = query.order_by(sort_column(entity, sort_info))
+    single_table = not getattr(query, "_setup_joins", ()) and not getattr(query, "_from_obj", ())
+    froms = query.columns_clause_froms if single_table else []
+    if len(froms) == 1 and _is_unique_key(sorted_by) and froms[0].c.corresponding_column(sorted_by) is not None:
+        return ordered
     for column in _tie_breakers(query):
-        if not column.compare(sorted_by.__clause_element__()):
+        if not column.compare(sorted_by):
             ordered = ordered.order_by(column)
     return ordered
 
