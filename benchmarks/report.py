@@ -17,8 +17,11 @@ class Target:
     minimum: float
 
     def ratio(self, results: dict[str, WorkloadResult]) -> float:
-        result = results[self.workload]
-        return result.measurements[self.against].median / result.measurements[self.subject].median
+        return results[self.workload].ratio(self.subject, self.against)
+
+    def spread(self, results: dict[str, WorkloadResult]) -> tuple[float, float]:
+        ratios = results[self.workload].round_ratios(self.subject, self.against)
+        return min(ratios), max(ratios)
 
 
 def _seconds(value: float) -> str:
@@ -44,14 +47,15 @@ def workload_table(result: WorkloadResult) -> list[str]:
 
 
 def targets_table(targets: list[Target], results: dict[str, WorkloadResult]) -> list[str]:
-    lines = ["| workload | target | measured | met |", "|---|---|---:|:---:|"]
+    lines = ["| workload | target | measured | rounds (min - max) | met |", "|---|---|---:|---:|:---:|"]
     for target in targets:
         if target.workload not in results:
             continue
         ratio = target.ratio(results)
+        low, high = target.spread(results)
         met = "yes" if ratio >= target.minimum else "**no**"
         lines.append(
             f"| {results[target.workload].name.split(' (')[0]} | {target.subject} >= {target.minimum:.2f}x "
-            f"{target.against} | {ratio:.2f}x | {met} |"
+            f"{target.against} | {ratio:.2f}x | {low:.2f}x - {high:.2f}x | {met} |"
         )
     return lines

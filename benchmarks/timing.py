@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import random
 import statistics
@@ -38,9 +39,18 @@ class WorkloadResult:
     measurements: dict[str, Measurement]
     note: str = ""
 
-    def ratio(self, variant: str) -> float:
-        """Speed relative to the reference (2.0 = twice as fast)."""
-        return self.measurements[self.reference].median / self.measurements[variant].median
+    def round_ratios(self, variant: str, against: str | None = None) -> list[float]:
+        """Speed of ``variant`` relative to ``against`` (the reference by default) in each round."""
+        baseline = self.measurements[against or self.reference].seconds
+        return [base / seconds for base, seconds in zip(baseline, self.measurements[variant].seconds, strict=True)]
+
+    def ratio(self, variant: str, against: str | None = None) -> float:
+        """Speed relative to ``against`` (2.0 = twice as fast): the median of the per-round ratios.
+
+        Both ran in the same round, moments apart, so a round's ratio cancels most of what the
+        machine was doing meanwhile; the median then drops the rounds where it did not.
+        """
+        return statistics.median(self.round_ratios(variant, against))
 
 
 def _await(outcome: Any, loop: asyncio.AbstractEventLoop) -> Any:
@@ -48,12 +58,15 @@ def _await(outcome: Any, loop: asyncio.AbstractEventLoop) -> Any:
 
 
 def _timed(variant: Variant, loop: asyncio.AbstractEventLoop) -> tuple[float, Any]:
+    """Run one variant once; the clock starts on a collected heap, so no variant pays for another's garbage."""
     if isinstance(variant, tuple):
         prepare, run = variant
         argument = _await(prepare(), loop)
+        gc.collect()
         started = time.perf_counter()
         result = _await(run(argument), loop)
     else:
+        gc.collect()
         started = time.perf_counter()
         result = _await(variant(), loop)
     return time.perf_counter() - started, result
