@@ -1,4 +1,4 @@
-"""Interleaved timing: every variant of a workload runs once per round, in shuffled order."""
+"""Interleaved timing: every variant of a workload runs once per round, slice by slice, in shuffled order."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# A variant is run() or (prepare, run): prepare() is untimed and its return value is passed to run().
-Variant = Callable[[], Any] | tuple[Callable[[], Any], Callable[[Any], Any]]
+# A variant is run(part) or (prepare, run): prepare() is untimed, once per round, and its return value is
+# passed to run(prepared, part). ``part`` numbers the slice of the workload to do (see ``measure``).
+Variant = Callable[[int], Any] | tuple[Callable[[], Any], Callable[[Any, int], Any]]
 
 
 @dataclass
@@ -57,19 +58,50 @@ def _await(outcome: Any, loop: asyncio.AbstractEventLoop) -> Any:
     return loop.run_until_complete(outcome) if inspect.isawaitable(outcome) else outcome
 
 
-def _timed(variant: Variant, loop: asyncio.AbstractEventLoop) -> tuple[float, Any]:
-    """Run one variant once; the clock starts on a collected heap, so no variant pays for another's garbage."""
-    if isinstance(variant, tuple):
-        prepare, run = variant
-        argument = _await(prepare(), loop)
-        gc.collect()
-        started = time.perf_counter()
-        result = _await(run(argument), loop)
-    else:
-        gc.collect()
-        started = time.perf_counter()
-        result = _await(variant(), loop)
+def _timed(run: Callable[[], Any], loop: asyncio.AbstractEventLoop) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = _await(run(), loop)
     return time.perf_counter() - started, result
+
+
+def _round(
+    variants: dict[str, Variant], order: list[str], slices: int, loop: asyncio.AbstractEventLoop
+) -> dict[str, tuple[float, list[Any]]]:
+    """One round on a collected heap, so no variant pays for garbage another one left.
+
+    With one slice each variant is prepared just before it runs; with more, all are prepared first
+    and then take turns slice by slice, each slice in a new shuffled order.
+    """
+    elapsed = dict.fromkeys(variants, 0.0)
+    results: dict[str, list[Any]] = {label: [] for label in variants}
+
+    def run(label: str, prepared: Any, part: int) -> None:
+        variant = variants[label]
+        if isinstance(variant, tuple):
+            seconds, result = _timed(lambda: variant[1](prepared, part), loop)
+        else:
+            seconds, result = _timed(lambda: variant(part), loop)
+        elapsed[label] += seconds
+        results[label].append(result)
+
+    def prepare(label: str) -> Any:
+        variant = variants[label]
+        return _await(variant[0](), loop) if isinstance(variant, tuple) else None
+
+    random.shuffle(order)
+    if slices == 1:
+        for label in order:
+            prepared = prepare(label)
+            gc.collect()
+            run(label, prepared, 0)
+    else:
+        everything = {label: prepare(label) for label in order}
+        gc.collect()
+        for part in range(slices):
+            random.shuffle(order)
+            for label in order:
+                run(label, everything[label], part)
+    return {label: (elapsed[label], results[label]) for label in variants}
 
 
 def measure(
@@ -82,18 +114,22 @@ def measure(
     unit: str = "s",
     check: Callable[[Any], Any] = lambda result: result,
     note: str = "",
+    slices: int = 1,
 ) -> WorkloadResult:
-    """One warm-up round, then ``rounds`` shuffled rounds; results must agree after ``check``."""
+    """One warm-up round, then ``rounds`` rounds; results must agree after ``check``.
+
+    With ``slices`` > 1 each round is cut into that many parts and the variants take turns part by
+    part, so a slow spell of the machine (a checkpoint, another process) hits all of them alike.
+    ``check`` receives the list of the parts' results.
+    """
     measurements = {label: Measurement(label) for label in variants}
     order = list(variants)
     for round_number in range(rounds + 1):
-        random.shuffle(order)
-        for label in order:
-            elapsed, result = _timed(variants[label], loop)
+        for label, (seconds, result) in _round(variants, order, slices, loop).items():
             if round_number == 0:
                 measurements[label].result = check(result)
-                continue
-            measurements[label].seconds.append(elapsed)
+            else:
+                measurements[label].seconds.append(seconds)
     expected = measurements[reference].result
     for label, measurement in measurements.items():
         if measurement.result != expected:

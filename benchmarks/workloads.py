@@ -19,7 +19,13 @@ from benchmarks.schema import COLUMNS, TABLE, BenchUser, PlainUser, key, row
 from benchmarks.timing import Variant, WorkloadResult, measure
 
 SELECT_ONE = f"SELECT uuid, username, email, full_name FROM {TABLE.name} WHERE uuid = %s"
+SLICES = 10  # parts per round that the variants take turns on (see timing.measure)
 _prefixes = itertools.count()
+
+
+def _slice(items: list[Any], part: int, slices: int) -> list[Any]:
+    size = -(-len(items) // slices)
+    return items[part * size : (part + 1) * size]
 
 
 def _keys(items: list[Any]) -> list[tuple[Any, ...]]:
@@ -35,35 +41,36 @@ def _raw_key(record: Any) -> tuple[Any, ...]:
 
 def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
     bench.reset_table(rows)
-    ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    all_ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    slices = min(SLICES, lookups)
 
-    def adapter() -> Any:
-        return _keys([bench.adapter.get_by_uuid(BenchUser, uid) for uid in ids])
+    def adapter(part: int) -> Any:
+        return _keys([bench.adapter.get_by_uuid(BenchUser, uid) for uid in _slice(all_ids, part, slices)])
 
-    def store() -> Any:
-        return _keys([bench.store.get(uid) for uid in ids])
+    def store(part: int) -> Any:
+        return _keys([bench.store.get(uid) for uid in _slice(all_ids, part, slices)])
 
-    def orm() -> Any:
+    def orm(part: int) -> Any:
         found = []
-        for uid in ids:
+        for uid in _slice(all_ids, part, slices):
             with Session(bench.engine) as session:
                 found.append(session.get(PlainUser, uid))
         return _keys(found)
 
-    def core() -> Any:
+    def core(part: int) -> Any:
         statement = select(TABLE.c.uuid, TABLE.c.username, TABLE.c.email, TABLE.c.full_name)
         found = []
-        for uid in ids:
+        for uid in _slice(all_ids, part, slices):
             with bench.engine.connect() as connection:
                 found.append(_raw_key(connection.execute(statement.where(TABLE.c.uuid == uid)).one()))
         return found
 
-    def raw() -> Any:
-        return [_raw_key(bench.raw.execute(SELECT_ONE, (uid,)).fetchone()) for uid in ids]
+    def raw(part: int) -> Any:
+        return [_raw_key(bench.raw.execute(SELECT_ONE, (uid,)).fetchone()) for uid in _slice(all_ids, part, slices)]
 
-    def advanced() -> Any:
+    def advanced(part: int) -> Any:
         found = []
-        for uid in ids:
+        for uid in _slice(all_ids, part, slices):
             with Session(bench.engine) as session:
                 found.append(UserRepository(session=session).get(uid))
         return _keys(found)
@@ -82,33 +89,35 @@ def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> Worklo
         reference="SQLAlchemy ORM",
         rounds=rounds,
         loop=bench.loop,
+        slices=slices,
     )
 
 
 def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
     bench.reset_table(rows)
-    ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    all_ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    slices = min(SLICES, lookups)
 
-    async def adapter() -> Any:
-        return _keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in ids])
+    async def adapter(part: int) -> Any:
+        return _keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in _slice(all_ids, part, slices)])
 
-    async def store() -> Any:
-        return _keys([await bench.async_store.get(uid) for uid in ids])
+    async def store(part: int) -> Any:
+        return _keys([await bench.async_store.get(uid) for uid in _slice(all_ids, part, slices)])
 
-    async def orm() -> Any:
+    async def orm(part: int) -> Any:
         found = []
-        for uid in ids:
+        for uid in _slice(all_ids, part, slices):
             async with AsyncSession(bench.async_engine) as session:
                 found.append(await session.get(PlainUser, uid))
         return _keys(found)
 
-    async def raw() -> Any:
+    async def raw(part: int) -> Any:
         sql = SELECT_ONE.replace("%s", "$1")
-        return [_raw_key(await bench.raw_async.fetchrow(sql, uid)) for uid in ids]
+        return [_raw_key(await bench.raw_async.fetchrow(sql, uid)) for uid in _slice(all_ids, part, slices)]
 
-    async def advanced() -> Any:
+    async def advanced(part: int) -> Any:
         found = []
-        for uid in ids:
+        for uid in _slice(all_ids, part, slices):
             async with AsyncSession(bench.async_engine) as session:
                 found.append(await AsyncUserRepository(session=session).get(uid))
         return _keys(found)
@@ -126,6 +135,7 @@ def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> 
         reference="SQLAlchemy ORM",
         rounds=rounds,
         loop=bench.loop,
+        slices=slices,
     )
 
 
@@ -139,6 +149,7 @@ def _fresh_rows(count: int) -> list[dict[str, Any]]:
 
 def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool) -> WorkloadResult:
     bench.reset_table(0)
+    slices = min(SLICES, count)
 
     def prepared(cls: type) -> Any:
         def prepare() -> Any:
@@ -147,59 +158,59 @@ def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool)
 
         return prepare
 
-    def adapter(users: list[BenchUser]) -> Any:
-        return len([bench.adapter.create(user) for user in users])
+    def adapter(users: list[BenchUser], part: int) -> Any:
+        return len([bench.adapter.create(user) for user in _slice(users, part, slices)])
 
-    def store(users: list[BenchUser]) -> Any:
-        return len([bench.store.create(user) for user in users])
+    def store(users: list[BenchUser], part: int) -> Any:
+        return len([bench.store.create(user) for user in _slice(users, part, slices)])
 
-    def orm(users: list[PlainUser]) -> Any:
-        for user in users:
+    def orm(users: list[PlainUser], part: int) -> Any:
+        for user in _slice(users, part, slices):
             with Session(bench.engine) as session:
                 session.add(user)
                 session.commit()
-        return len(users)
+        return len(_slice(users, part, slices))
 
-    def core(values: list[dict[str, Any]]) -> Any:
+    def core(values: list[dict[str, Any]], part: int) -> Any:
         statement = insert(TABLE)
-        for item in values:
+        for item in _slice(values, part, slices):
             with bench.engine.begin() as connection:
                 connection.execute(statement, item)
-        return len(values)
+        return len(_slice(values, part, slices))
 
-    def raw(values: list[dict[str, Any]]) -> Any:
+    def raw(values: list[dict[str, Any]], part: int) -> Any:
         sql = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s)"
-        for item in values:
+        for item in _slice(values, part, slices):
             bench.raw.execute(sql, [item[name] for name in COLUMNS])
-        return len(values)
+        return len(_slice(values, part, slices))
 
-    def advanced(users: list[PlainUser]) -> Any:
-        for user in users:
+    def advanced(users: list[PlainUser], part: int) -> Any:
+        for user in _slice(users, part, slices):
             with Session(bench.engine) as session:
                 UserRepository(session=session).add(user, auto_commit=True)
-        return len(users)
+        return len(_slice(users, part, slices))
 
-    async def async_adapter(users: list[BenchUser]) -> Any:
-        return len([await bench.async_adapter.create(user) for user in users])
+    async def async_adapter(users: list[BenchUser], part: int) -> Any:
+        return len([await bench.async_adapter.create(user) for user in _slice(users, part, slices)])
 
-    async def async_orm(users: list[PlainUser]) -> Any:
-        for user in users:
+    async def async_orm(users: list[PlainUser], part: int) -> Any:
+        for user in _slice(users, part, slices):
             async with AsyncSession(bench.async_engine) as session:
                 session.add(user)
                 await session.commit()
-        return len(users)
+        return len(_slice(users, part, slices))
 
-    async def async_raw(values: list[dict[str, Any]]) -> Any:
+    async def async_raw(values: list[dict[str, Any]], part: int) -> Any:
         sql = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5)"
-        for item in values:
+        for item in _slice(values, part, slices):
             await bench.raw_async.execute(sql, *[item[name] for name in COLUMNS])
-        return len(values)
+        return len(_slice(values, part, slices))
 
-    async def async_advanced(users: list[PlainUser]) -> Any:
-        for user in users:
+    async def async_advanced(users: list[PlainUser], part: int) -> Any:
+        for user in _slice(users, part, slices):
             async with AsyncSession(bench.async_engine) as session:
                 await AsyncUserRepository(session=session).add(user, auto_commit=True)
-        return len(users)
+        return len(_slice(users, part, slices))
 
     def plain_rows() -> Any:
         bench.truncate()
@@ -229,6 +240,7 @@ def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool)
         reference="SQLAlchemy ORM",
         rounds=rounds,
         loop=bench.loop,
+        slices=slices,
     )
 
 
@@ -249,30 +261,30 @@ def bulk_create(bench: Bench, *, count: int, rounds: int) -> WorkloadResult:
         bench.truncate()
         return _fresh_rows(count)
 
-    def adapter(users: list[BenchUser]) -> Any:
+    def adapter(users: list[BenchUser], _part: int) -> Any:
         return len(bench.adapter.bulk_create(users))
 
-    def adapter_copy(users: list[BenchUser]) -> Any:
+    def adapter_copy(users: list[BenchUser], _part: int) -> Any:
         return len(bench.adapter.bulk_copy(users))
 
-    def orm(users: list[PlainUser]) -> Any:
+    def orm(users: list[PlainUser], _part: int) -> Any:
         with Session(bench.engine) as session:
             session.add_all(users)
             session.commit()
         return len(users)
 
-    def core(values: list[dict[str, Any]]) -> Any:
+    def core(values: list[dict[str, Any]], _part: int) -> Any:
         with bench.engine.begin() as connection:
             connection.execute(insert(TABLE), values)
         return len(values)
 
-    def raw_copy(values: list[dict[str, Any]]) -> Any:
+    def raw_copy(values: list[dict[str, Any]], _part: int) -> Any:
         with bench.raw.cursor() as cursor, cursor.copy(f"COPY {TABLE.name} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for item in values:
                 copy.write_row([item[name] for name in COLUMNS])
         return len(values)
 
-    def advanced(users: list[PlainUser]) -> Any:
+    def advanced(users: list[PlainUser], _part: int) -> Any:
         with Session(bench.engine) as session:
             UserRepository(session=session).add_many(users, auto_commit=True)
         return len(users)
@@ -302,10 +314,12 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
     bench.reset_table(rows)
     page, size, term = 50, 20, "smith"
     offset = (page - 1) * size
+    slices = min(SLICES, repeat)
+    searches = list(range(repeat))
 
-    def adapter() -> Any:
+    def adapter(part: int) -> Any:
         out = None
-        for _ in range(repeat):
+        for _ in _slice(searches, part, slices):
             query = select(BenchUser).where(BenchUser.full_name.ilike(f"%{term}%"))
             items, total = bench.adapter.execute_search_query(
                 BenchUser,
@@ -316,9 +330,9 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
             out = (total, _keys(items))
         return out
 
-    def orm_count_and_page() -> Any:
+    def orm_count_and_page(part: int) -> Any:
         out = None
-        for _ in range(repeat):
+        for _ in _slice(searches, part, slices):
             with Session(bench.engine) as session:
                 condition = PlainUser.full_name.ilike(f"%{term}%")
                 total = session.scalar(select(func.count()).select_from(PlainUser).where(condition))
@@ -328,9 +342,9 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
                 out = (total, _keys(list(items)))
         return out
 
-    def orm_window() -> Any:
+    def orm_window(part: int) -> Any:
         out = None
-        for _ in range(repeat):
+        for _ in _slice(searches, part, slices):
             with Session(bench.engine) as session:
                 condition = PlainUser.full_name.ilike(f"%{term}%")
                 result = session.execute(
@@ -343,9 +357,9 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
                 out = (result[0][1] if result else 0, _keys([r[0] for r in result]))
         return out
 
-    def raw() -> Any:
+    def raw(part: int) -> Any:
         out = None
-        for _ in range(repeat):
+        for _ in _slice(searches, part, slices):
             like = f"%{term}%"
             total = bench.raw.execute(
                 f"SELECT count(*) FROM {TABLE.name} WHERE full_name ILIKE %s", (like,)
@@ -358,9 +372,9 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
             out = (total, [_raw_key(record) for record in records])
         return out
 
-    def advanced() -> Any:
+    def advanced(part: int) -> Any:
         out = None
-        for _ in range(repeat):
+        for _ in _slice(searches, part, slices):
             with Session(bench.engine) as session:
                 items, total = UserRepository(session=session).list_and_count(
                     PlainUser.full_name.ilike(f"%{term}%"),
@@ -383,6 +397,7 @@ def search_page(bench: Bench, *, rows: int, repeat: int, rounds: int) -> Workloa
         reference="SQLAlchemy ORM count + page",
         rounds=rounds,
         loop=bench.loop,
+        slices=slices,
     )
 
 
@@ -398,13 +413,13 @@ def concurrent_lookups(bench: Bench, *, rows: int, tasks: int, lookups: int, rou
         results = await asyncio.gather(*(worker(share) for share in shares))
         return sorted(itertools.chain.from_iterable(results))
 
-    async def adapter() -> Any:
+    async def adapter(_part: int) -> Any:
         async def worker(share: list[Any]) -> list[Any]:
             return _keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in share])
 
         return await gather(worker)
 
-    async def orm() -> Any:
+    async def orm(_part: int) -> Any:
         async def worker(share: list[Any]) -> list[Any]:
             found = []
             for uid in share:
@@ -414,7 +429,7 @@ def concurrent_lookups(bench: Bench, *, rows: int, tasks: int, lookups: int, rou
 
         return await gather(worker)
 
-    async def advanced() -> Any:
+    async def advanced(_part: int) -> Any:
         async def worker(share: list[Any]) -> list[Any]:
             found = []
             for uid in share:
