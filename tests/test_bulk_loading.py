@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import String, inspect, select, text
+from sqlalchemy import String, func, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from test_crud import captured_statements, count_users, new_user, run_elsewhere, stored_user
 
@@ -224,3 +224,58 @@ async def _copy_after_the_backend_is_killed(db: Backend) -> None:
         with psycopg.connect(plain_dsn(db), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         await db.call(db.adapter.bulk_copy, [new_user(i) for i in range(BATCH)])
+
+
+# --- column defaults: the fast path fills what it can, the unit of work the rest (every backend)
+
+
+def _shouted_name(context: Any) -> str:
+    return str(context.get_current_parameters()["name"]).upper()
+
+
+class Defaulted(_Base):
+    __tablename__ = "bulk_defaulted"
+    uuid: Mapped[uuid_module.UUID] = mapped_column(primary_key=True, default=uuid_module.uuid4)
+    name: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20), default="plain")  # scalar
+    label: Mapped[str | None] = mapped_column(String(50), default=None)
+    shouted: Mapped[str] = mapped_column(String(50), default=_shouted_name)  # reads the execution context
+    lowered: Mapped[str] = mapped_column(String(50), default=func.lower("SQL-EXPRESSION"))
+    note: Mapped[str | None] = mapped_column(String(50), server_default="from the server")
+
+
+@pytest.fixture
+async def defaulted_table(db: Backend) -> AsyncIterator[None]:
+    table = Defaulted.__table__
+    if db.is_async:
+        async with db.manager.engine.begin() as connection:
+            await connection.run_sync(table.create, checkfirst=True)  # type: ignore[arg-type]
+    else:
+        with db.manager.engine.begin() as connection:
+            table.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+    yield
+    if db.is_async:
+        async with db.manager.engine.begin() as connection:
+            await connection.run_sync(table.drop)  # type: ignore[arg-type]
+    else:
+        with db.manager.engine.begin() as connection:
+            table.drop(connection)  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("defaulted_table")
+async def test_every_kind_of_column_default_is_applied(db: Backend) -> None:
+    rows = [Defaulted(name=f"n{i}") for i in range(BATCH)] + [Defaulted(name="own", kind="special", note="given")]
+
+    created = await db.call(db.adapter.bulk_create, rows)
+
+    stored = await run_elsewhere(
+        db,
+        select(Defaulted.name, Defaulted.kind, Defaulted.shouted, Defaulted.lowered, Defaulted.note).order_by(
+            Defaulted.name
+        ),
+    )
+    by_name = {row.name: row for row in stored}
+    assert len(stored) == BATCH + 1
+    assert tuple(by_name["n7"])[1:] == ("plain", "N7", "sql-expression", "from the server")
+    assert tuple(by_name["own"])[1:] == ("special", "OWN", "sql-expression", "given")
+    assert len({item.uuid for item in created}) == BATCH + 1

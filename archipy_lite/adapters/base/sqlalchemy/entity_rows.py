@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -12,17 +13,35 @@ from sqlalchemy.orm.attributes import instance_state
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 
 _NO_DEFAULT = object()  # None is acceptable: the column is nullable or its default is NULL
-_SERVER_DEFAULT = object()  # only the database knows the value: the unit of work must read it back
+_SERVER_DEFAULT = object()  # only the database or the unit of work can produce the value
+
+
+def _needs_context(function: Any) -> bool:
+    """Whether a column default callable wants SQLAlchemy's execution context.
+
+    SQLAlchemy wraps zero-argument callables (``uuid4``, ``utc_now``) and keeps ``__wrapped__``; anything
+    else may read the context, which only exists inside the unit of work.
+    """
+    target = getattr(function, "__wrapped__", function)
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(parameter.kind in positional and parameter.default is parameter.empty for parameter in parameters)
 
 
 def _default_for(column: Column[Any]) -> Any:
     """What fills a None in ``column``: a zero-argument callable, or one of the markers above."""
     default = column.default
-    if getattr(default, "is_scalar", False):
-        value = getattr(default, "arg", None)
-        return lambda: value
-    if getattr(default, "is_callable", False):
-        return lambda: default.arg(None)  # type: ignore[union-attr]  # SQLAlchemy wraps zero-arg callables
+    if default is not None:
+        if getattr(default, "is_scalar", False):
+            value = getattr(default, "arg", None)
+            return lambda: value
+        function: Any = getattr(default, "arg", None)
+        if getattr(default, "is_callable", False) and not _needs_context(function):
+            return lambda: function(None)  # SQLAlchemy's wrapper takes the (unused) context
+        return _SERVER_DEFAULT  # a SQL expression, a sequence or a context-reading function
     if column.server_default is not None or column.primary_key:
         return _SERVER_DEFAULT
     return _NO_DEFAULT
