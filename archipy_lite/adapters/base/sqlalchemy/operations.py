@@ -41,11 +41,12 @@ def is_autocommit(session: Session) -> bool:
 def discard_connection(session: Session) -> None:
     """Drop the session's connection without talking to it (after a failure or a cancellation).
 
-    SQLite is rolled back instead while that works: an in-memory database dies with its connection,
-    and a file's write lock can outlive a discarded connection until garbage collection. Its drivers
-    run one statement at a time, so the rollback simply waits for one still in flight.
+    Where the dialect asks for it (SQLite) the connection is rolled back instead while that works:
+    an in-memory database dies with its connection, and a file's write lock can outlive a discarded
+    connection until garbage collection. SQLite drivers run one statement at a time, so the rollback
+    simply waits for one still in flight.
     """
-    if session.get_bind().engine.dialect.name == "sqlite":
+    if getattr(session, "rollback_before_discard", False):
         try:
             session.rollback()
             return

@@ -42,6 +42,9 @@ class DialectSupport(Protocol):
     # Execution options for a connection on which a lone statement commits by itself: no BEGIN and
     # COMMIT round trips around it (and, on SQLite, no write lock). See ``operations.unit_of_work``.
     single_statement_options: dict[str, Any]
+    # True when a connection must be rolled back rather than thrown away after a failure or a
+    # cancellation (SQLite: an in-memory database dies with its connection).
+    rollback_before_discard: bool
 
     def engine_arguments(self, config: Any, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         """Return the URL and ``create_engine`` keyword arguments."""
@@ -99,6 +102,12 @@ class BaseSessionManager(Generic[E, S]):
         """A fresh session on this engine (callers own and close it)."""
         raise NotImplementedError
 
+    def _adopt(self, session: Session) -> None:
+        """Tell a new session what its database family needs (see ``DialectSupport``)."""
+        if isinstance(session, ArchipySession):
+            session.single_statement_options = self.dialect.single_statement_options
+            session.rollback_before_discard = self.dialect.rollback_before_discard
+
     def _missing_driver(self, exc: ImportError) -> ConfigurationError:
         return ConfigurationError(
             f"The {self.kind} driver is not installed ({exc.name or exc}); "
@@ -144,12 +153,13 @@ class SessionManager(BaseSessionManager[Engine, Session]):
             self._factory = sessionmaker(
                 bind=self.engine, class_=ArchipySession, expire_on_commit=False, autoflush=True
             )
-        return self._factory()
+        session = self._factory()
+        self._adopt(session)
+        return session
 
     def _new_autocommit_session(self) -> Session:
         session = self.new_session()
         session.autocommit = True  # type: ignore[attr-defined]
-        session.single_statement_options = self.dialect.single_statement_options  # type: ignore[attr-defined]
         return session
 
     def get_session(self) -> Session:
@@ -220,12 +230,13 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
             self._factory = async_sessionmaker(
                 sync_session_class=ArchipySession, expire_on_commit=False, autoflush=True
             )
-        return self._factory(bind=self.engine)
+        session = self._factory(bind=self.engine)
+        self._adopt(session.sync_session)
+        return session
 
     def _new_autocommit_session(self) -> AsyncSession:
         session = self.new_session()
         session.sync_session.autocommit = True  # type: ignore[attr-defined]
-        session.sync_session.single_statement_options = self.dialect.single_statement_options  # type: ignore[attr-defined]
         return session
 
     def get_session(self) -> AsyncSession:

@@ -30,7 +30,9 @@ class ArchipySession(Session):
     """
 
     autocommit: bool = False
-    single_statement_options: dict[str, Any] | None = None  # set on autocommit sessions by their manager
+    # Set by the session manager from its dialect (see DialectSupport).
+    single_statement_options: dict[str, Any] | None = None
+    rollback_before_discard: bool = False
     _commit_held: bool = False
 
     @contextmanager

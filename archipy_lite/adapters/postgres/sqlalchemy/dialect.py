@@ -65,6 +65,7 @@ class PostgresDialect:
     # The driver's autocommit mode; SQLAlchemy restores the isolation level when the connection
     # goes back to the pool (an attribute on the driver connection, no round trip).
     single_statement_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
+    rollback_before_discard = False
 
     def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)

@@ -40,6 +40,7 @@ class SQLiteDialect:
     # The driver already runs in autocommit mode (see prepare_engine); this only skips our BEGIN.
     # SQLAlchemy's own AUTOCOMMIT would hand transaction control back to sqlite3 on checkin.
     single_statement_options: ClassVar[dict[str, Any]] = {_NO_BEGIN: True}
+    rollback_before_discard = True
 
     def engine_arguments(self, config: SQLiteSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)
