@@ -196,9 +196,10 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
         lines += [
             "## Reading these figures",
             "",
-            "- PostgreSQL and the client share this machine's two cores, so single timings move by 10-15%",
-            "  from round to round; the per-round ratios in the targets table show how far. A target at",
-            "  parity can read either side of it in one round, which is why the median of rounds is used.",
+            "- PostgreSQL and the client share this machine's two cores, so single timings move by",
+            "  10-15% from round to round (far more for the 100 ms bulk loads); the targets table shows",
+            "  the per-round ratios. A target at parity can read either side of it in one round, which",
+            "  is why the median of rounds is used.",
             f"- Workload 3: SQLAlchemy Core's executemany, the floor of any INSERT path, measured {floor:.2f}x",
             "  the ORM here. `bulk_create` goes past it by loading batches of 100 rows or more with COPY on",
             "  PostgreSQL (INSERT for tables with rules, row security or views), then marks the objects saved",
