@@ -265,8 +265,10 @@ def _on_connect(dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams:
 
 
 def install_error_translation(engine: Engine) -> None:
-    """Make every statement on ``engine`` (ORM, Core or raw) raise typed errors."""
-    if not event.contains(engine, "handle_error", _on_engine_error):
-        event.listen(engine, "handle_error", _on_engine_error)
-    if not event.contains(engine, "do_connect", _on_connect):
-        event.listen(engine, "do_connect", _on_connect)
+    """Make every statement on ``engine`` (ORM, Core or raw) raise typed errors.
+
+    Called once, right after the session manager builds the engine, so no "already listening" check
+    (SQLAlchemy's ``event.contains`` keys its registry on ``id()``, which a new engine may reuse).
+    """
+    event.listen(engine, "handle_error", _on_engine_error)
+    event.listen(engine, "do_connect", _on_connect)
