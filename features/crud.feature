@@ -115,6 +115,36 @@ Feature: Keeping customer records
       | backend      |
       | async SQLite |
 
+  Scenario Outline: A large import is stored whole or not at all
+    Given the customer book is kept in <backend>
+    When I import 500 generated customers in one go
+    Then the customer book holds 500 customers
+    When I import 500 more generated customers, the last one with an email already taken
+    Then the import is refused because the email address is taken
+    And the customer book holds 500 customers
+    When I remove the first imported customer
+    Then the customer book holds 499 customers
+
+    @postgres
+    Examples: PostgreSQL
+      | backend    |
+      | PostgreSQL |
+
+    @postgres @async
+    Examples: async PostgreSQL
+      | backend          |
+      | async PostgreSQL |
+
+    @sqlite
+    Examples: SQLite
+      | backend |
+      | SQLite  |
+
+    @sqlite @async
+    Examples: async SQLite
+      | backend      |
+      | async SQLite |
+
   Scenario Outline: Looking up an identifier nobody has finds nothing
     Given the customer book is kept in <backend>
     When I look up a customer by an identifier nobody has

@@ -8,6 +8,8 @@ from uuid import UUID, uuid4
 
 from behave import then, when
 
+from archipy_lite.models.errors import AlreadyExistsError
+
 from steps.support.backends import Backend
 from steps.support.entities import Customer
 from steps.support.shop import current_backend, find_customer
@@ -82,6 +84,44 @@ def step_bulk_add(context: Any) -> None:
     db = current_backend(context)
     customers = [Customer(name=row["name"], email=row["email"], city=row["city"]) for row in context.table]
     context.created = db.call(db.adapter.bulk_create, customers)
+
+
+def _generated(start: int, count: int) -> list[Customer]:
+    return [
+        Customer(name=f"Imported {n}", email=f"import{n}@example.com", city="Lyon") for n in range(start, start + count)
+    ]
+
+
+@when("I import {count:d} generated customers in one go")
+def step_import(context: Any, count: int) -> None:
+    db = current_backend(context)
+    context.imported = db.call(db.adapter.bulk_create, _generated(0, count))
+
+
+@when("I import {count:d} more generated customers, the last one with an email already taken")
+def step_import_with_duplicate(context: Any, count: int) -> None:
+    db = current_backend(context)
+    batch = [*_generated(len(context.imported), count - 1), Customer(name="Copy", email="import0@example.com")]
+    try:
+        db.call(db.adapter.bulk_create, batch)
+    except AlreadyExistsError as error:
+        context.refusal = error
+    else:
+        context.refusal = None
+
+
+@then("the import is refused because the email address is taken")
+def step_import_refused(context: Any) -> None:
+    refusal = context.refusal
+    assert isinstance(refusal, AlreadyExistsError), refusal
+    constraint = refusal.details.get("constraint")
+    assert constraint is None or "email" in constraint, constraint  # SQLite does not name constraints
+
+
+@when("I remove the first imported customer")
+def step_remove_imported(context: Any) -> None:
+    db = current_backend(context)
+    db.call(db.adapter.delete, context.imported[0])
 
 
 @then('the customer "{name}" lives in "{city}"')
