@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
+from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
+
 _KEPT = "archipy_kept_values"
 
 
@@ -70,16 +72,20 @@ class ArchipySession(Session):
         return kept
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
-        if not self.autocommit or self._commit_held:
-            super().flush(objects)
-            return
-        with self.commit_held():
-            try:
+        # Statement failures are normally typed by the engine's handle_error hook already; translating
+        # here too keeps get_session().flush() typed whatever reaches it (one CI run saw an asyncpg
+        # IntegrityError come through untranslated).
+        with translated_errors():
+            if not self.autocommit or self._commit_held:
                 super().flush(objects)
-            except BaseException:
-                self.rollback()
-                raise
-            self.commit()
+                return
+            with self.commit_held():
+                try:
+                    super().flush(objects)
+                except BaseException:
+                    self.rollback()
+                    raise
+                self.commit()
 
 
 @event.listens_for(ArchipySession, "after_rollback")
