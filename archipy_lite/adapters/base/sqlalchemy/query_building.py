@@ -200,11 +200,17 @@ def _tie_breakers(query: Select[Any]) -> list[Any]:
         return list(query._group_by_clauses)
     if getattr(query, "_distinct", False):
         return [] if getattr(query, "_distinct_on", ()) else list(query.selected_columns)
-    if not getattr(query, "_setup_joins", ()) and not getattr(query, "_from_obj", ()):
-        froms: Sequence[FromClause] = query.columns_clause_froms  # cheap; get_final_froms() compiles
-    else:
+    froms = _unjoined_froms(query)
+    if froms is None:
         froms = query.get_final_froms()
     return [column for from_ in froms for column in from_.primary_key]
+
+
+def _unjoined_froms(query: Select[Any]) -> Sequence[FromClause] | None:
+    """What ``query`` selects from when it has no joins or explicit FROM (cheap; get_final_froms() compiles)."""
+    if getattr(query, "_setup_joins", ()) or getattr(query, "_from_obj", ()):
+        return None
+    return query.columns_clause_froms
 
 
 def _is_unique_key(column: Any) -> bool:
@@ -232,8 +238,7 @@ def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | No
     field = sort_info.field
     sorted_by = (column_of(entity, field) if isinstance(field, str) else field).__clause_element__()
     ordered = query.order_by(sort_column(entity, sort_info))
-    single_table = not getattr(query, "_setup_joins", ()) and not getattr(query, "_from_obj", ())
-    froms = query.columns_clause_froms if single_table else []
+    froms = _unjoined_froms(query) or []
     if len(froms) == 1 and _is_unique_key(sorted_by) and froms[0].c.corresponding_column(sorted_by) is not None:
         return ordered
     for column in _tie_breakers(query):
