@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from sqlalchemy import Select, select
 
-from archipy_lite.adapters.base.sqlalchemy.operations import unit_of_work
+from archipy_lite.adapters.base.sqlalchemy.operations import operation_scope
 from archipy_lite.adapters.base.sqlalchemy.ports import SQLAlchemyPort
 from archipy_lite.datasets.builder import PathLike, as_dataset
 from archipy_lite.datasets.dataset import DataSet, DataSetBase
@@ -45,7 +45,7 @@ def format_value(value: Any) -> str:
 def _rows(port: SQLAlchemyPort, statement: Select[Any], batch_size: int) -> Iterator[list[str]]:
     """The header, then each row formatted, streamed ``batch_size`` rows at a time."""
     session = port.get_session()
-    with unit_of_work(session):
+    with operation_scope(session):
         # A Core execution returns columns even for select(Model), never ORM objects.
         result = session.connection().execute(statement.execution_options(yield_per=batch_size))
         try:

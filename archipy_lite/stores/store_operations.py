@@ -1,6 +1,6 @@
 """Store logic, written once against a synchronous Session (async stores run it in a greenlet).
 
-Every function runs inside ``unit_of_work``: outside an atomic block the whole
+Every function runs inside ``operation_scope``: outside an atomic block the whole
 function is one short transaction; inside one it joins the block.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building
-from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, unit_of_work
+from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, operation_scope
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
 from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
@@ -83,7 +83,7 @@ def _missing_parent(model: type[Any], error: DatabaseConstraintError) -> NotFoun
 
 def create(session: Session, model: type[T], entity: T) -> T:
     try:
-        with unit_of_work(session):
+        with operation_scope(session):
             session.add(entity)
             session.flush([entity])
     except DatabaseConstraintError as error:
@@ -106,7 +106,7 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
         # Refresh an already-loaded object: the locked row is the one to trust.
         statement, options = statement.with_for_update(), {"populate_existing": True}
     one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
-    with unit_of_work(session, single_statement=one_statement):
+    with operation_scope(session, single_statement=one_statement):
         found: T | None = session.scalars(statement, execution_options=options).first()
     return found
 
@@ -114,13 +114,13 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
 def exists_row(session: Session, model: type[Any], uuid: Any, include_deleted: bool) -> bool:
     key = as_uuid(uuid)
     statement = select(exists().where(_pk(model) == key, *_visible(model, include_deleted)))
-    with unit_of_work(session, single_statement=True):
+    with operation_scope(session, single_statement=True):
         return bool(session.scalar(statement))
 
 
 def count(session: Session, model: type[Any], conditions: Sequence[ColumnElement[bool]]) -> int:
     statement = select(func.count()).select_from(model).where(*conditions)
-    with unit_of_work(session, single_statement=True):
+    with operation_scope(session, single_statement=True):
         return int(session.scalar(statement) or 0)
 
 
@@ -133,7 +133,7 @@ def search(
 ) -> list[T]:
     statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
     statement = query_building.apply_pagination(statement, pagination)
-    with unit_of_work(session):
+    with operation_scope(session):
         return list(session.scalars(statement, execution_options=_fresh(session)).all())
 
 
@@ -146,7 +146,7 @@ def iterate(
     yielded stay loaded instead of being expired.
     """
     statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
-    with unit_of_work(session):
+    with operation_scope(session):
         result = session.scalars(statement, execution_options={"yield_per": batch, **_fresh(session)})
         try:
             yield from result
@@ -171,7 +171,7 @@ def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     try:
-        with unit_of_work(session):
+        with operation_scope(session):
             updated: T | None = session.scalars(statement).first()
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
@@ -187,7 +187,7 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
     statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
     diff: dict[str, FieldChange] = {}
     try:
-        with unit_of_work(session):
+        with operation_scope(session):
             entity = session.scalars(statement, execution_options={"populate_existing": True}).first()
             for name, value in changes.items() if entity is not None else ():
                 before = getattr(entity, name)
@@ -261,7 +261,7 @@ def upsert_rows(
         return []
     statement = _upsert_statement(session, model, rows, conflict, update_fields)
     try:
-        with unit_of_work(session):
+        with operation_scope(session):
             return list(session.scalars(statement).all())
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
@@ -280,7 +280,7 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
         statement = delete(model).where(_pk(model) == key)
     statement = statement.execution_options(synchronize_session=False)
     try:
-        with unit_of_work(session):
+        with operation_scope(session):
             result: Any = session.execute(statement)
             matched = result.rowcount
             # Stale after a bulk statement. Look it up by identity key: reading attributes of

@@ -98,7 +98,7 @@ def _commit_per_statement(session: Session) -> None:
 
 
 @contextmanager
-def unit_of_work(session: Session, *, single_statement: bool = False) -> Iterator[None]:
+def operation_scope(session: Session, *, single_statement: bool = False) -> Iterator[None]:
     """Translate errors; outside atomic blocks also commit on success and roll back on failure.
 
     ``single_statement``: the operation runs exactly one statement (see ``_commit_per_statement``).
@@ -130,7 +130,7 @@ def _check_entity(entity: Any) -> None:
 
 def create(session: Session, entity: T) -> T:
     _check_entity(entity)
-    with unit_of_work(session):
+    with operation_scope(session):
         session.add(entity)
         session.flush()  # everything: related objects added by cascade must be inserted too
     return entity
@@ -163,7 +163,7 @@ def bulk_create(
         query_building.mapper_of(entity_type)
     if not items:
         return items
-    with unit_of_work(session):
+    with operation_scope(session):
         prepared = records_for_insert(items)
         if prepared is None:  # relationships, inheritance or server-generated values: the unit of work
             session.add_all(items)
@@ -191,7 +191,7 @@ def as_uuid(value: Any) -> UUID:
 def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
     mapper = query_building.mapper_of(entity_type)
     key = as_uuid(entity_uuid)
-    with unit_of_work(session, single_statement=query_building.loads_in_one_statement(mapper)):
+    with operation_scope(session, single_statement=query_building.loads_in_one_statement(mapper)):
         if not is_autocommit(session) or len(mapper.primary_key) != 1:
             return session.get(entity_type, key, populate_existing=is_autocommit(session))
         # Outside atomic blocks the session outlives the call, so its identity map may be stale: always
@@ -224,7 +224,7 @@ def _attached(session: Session, entity: Any) -> Any:
 
 def delete(session: Session, entity: Any) -> None:
     _check_entity(entity)
-    with unit_of_work(session):
+    with operation_scope(session):
         session.delete(_attached(session, entity))
         session.flush()
 
@@ -235,7 +235,7 @@ def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
         _check_entity(entity)
     if not items:
         return
-    with unit_of_work(session):
+    with operation_scope(session):
         targets = [_attached(session, entity) for entity in items]  # all found before any is deleted
         for target in targets:
             session.delete(target)
@@ -244,7 +244,7 @@ def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
 
 def execute(session: Session, statement: Executable, params: Params = None) -> Result[Any]:
     """Run ``statement``; outside atomic blocks the rows are buffered so the result outlives the commit."""
-    with unit_of_work(session):
+    with operation_scope(session):
         result = session.execute(statement, params)
         if is_autocommit(session) and getattr(result, "returns_rows", True):
             result = result.freeze()()
@@ -275,7 +275,7 @@ def execute_search_query(
     else:
         ordered = query_building.apply_sorting(entity, query, sort_info)
     page_query = query_building.apply_pagination(ordered, pagination)
-    with unit_of_work(session):
+    with operation_scope(session):
         result = session.execute(page_query)
         items: list[Any] = list(result.all()) if has_multiple_entities else list(result.scalars().all())
         total = query_building.known_total(pagination, len(items))

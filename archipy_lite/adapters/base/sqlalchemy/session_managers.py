@@ -40,7 +40,7 @@ class DialectSupport(Protocol):
     # loop then gets an engine of its own, so successive asyncio.run() calls never share a connection.
     async_engine_per_event_loop: bool
     # Execution options for a connection on which a lone statement commits by itself: no BEGIN and
-    # COMMIT round trips around it (and, on SQLite, no write lock). See ``operations.unit_of_work``.
+    # COMMIT round trips around it (and, on SQLite, no write lock). See ``operations.operation_scope``.
     single_statement_options: dict[str, Any]
     # True when a connection must be rolled back rather than thrown away after a failure or a
     # cancellation (SQLite: an in-memory database dies with its connection).
