@@ -271,7 +271,8 @@ def test_postgres_defaults() -> None:
     assert config.ASYNC_DRIVER_NAME == "postgresql+asyncpg"
     assert (config.HOST, config.PORT, config.DATABASE, config.USERNAME) == ("localhost", 5432, "postgres", "postgres")
     assert config.PASSWORD is None
-    assert config.POOL_PRE_PING is True
+    assert config.POOL_PRE_PING is False  # idle connections are pinged instead (POOL_PRE_PING_IDLE_SECONDS)
+    assert config.POOL_PRE_PING_IDLE_SECONDS == 0.5
     assert dsn_of(config) == "postgresql+psycopg://postgres@localhost:5432/postgres"
 
 

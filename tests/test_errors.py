@@ -25,7 +25,10 @@ from archipy_lite.models.errors import (
     DatabaseTimeoutError,
     DatabaseTransactionError,
     InvalidArgumentError,
+    LazyLoadError,
     NotFoundError,
+    PendingChangesError,
+    SessionUsageError,
     UniqueViolationError,
 )
 
@@ -48,6 +51,9 @@ EXPECTED: dict[type[BaseError], tuple[str, int, str, bool]] = {
     DatabaseIntegrityError: ("DATABASE_INTEGRITY_ERROR", 409, "FAILED_PRECONDITION", False),
     DatabaseConstraintError: ("DATABASE_CONSTRAINT_VIOLATION", 409, "FAILED_PRECONDITION", False),
     UniqueViolationError: ("ALREADY_EXISTS", 409, "ALREADY_EXISTS", False),
+    SessionUsageError: ("SESSION_USAGE_ERROR", 500, "FAILED_PRECONDITION", False),
+    PendingChangesError: ("PENDING_CHANGES", 500, "FAILED_PRECONDITION", False),
+    LazyLoadError: ("LAZY_LOAD_NOT_POSSIBLE", 500, "FAILED_PRECONDITION", False),
 }
 
 # class: the classes it must be catchable as (besides itself and BaseError)
@@ -68,6 +74,9 @@ PARENTS: dict[type[BaseError], set[type[BaseError]]] = {
     DatabaseIntegrityError: {DatabaseQueryError, DatabaseError},
     DatabaseConstraintError: {DatabaseIntegrityError, DatabaseQueryError, DatabaseError},
     UniqueViolationError: {AlreadyExistsError, DatabaseIntegrityError, DatabaseQueryError, DatabaseError},
+    SessionUsageError: set(),
+    PendingChangesError: {SessionUsageError},
+    LazyLoadError: {SessionUsageError},
 }
 
 ALL_ERRORS = list(EXPECTED)

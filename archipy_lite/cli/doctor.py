@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import BaseSQLAlchemyAdapter
+from archipy_lite.adapters.base.sqlalchemy.atomic import atomic
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import PostgresSQLAlchemyAdapter
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
 from archipy_lite.cli.diagnosis import diagnose_postgres, diagnose_sqlite
@@ -67,7 +68,8 @@ def _probe(adapter: BaseSQLAlchemyAdapter, kind: str) -> list[tuple[str, object]
         adapter.execute(text("SELECT 1")).scalar_one()
         timings.append((time.perf_counter() - started) * 1000)
     version = adapter.execute(text(version_sql)).scalar_one()
-    isolation = adapter.execute(text(isolation_sql)).scalar_one()
+    with atomic(adapter):  # the level transactions run at (a lone statement runs in autocommit)
+        isolation = adapter.execute(text(isolation_sql)).scalar_one()
     pool = adapter.session_manager.engine.pool
     return [
         ("server version", version),

@@ -47,7 +47,12 @@ class SQLAlchemyConfig(ConfigModel):
     )
     POOL_RECYCLE_SECONDS: int = Field(default=600, ge=-1, description="Reconnect after this age; -1 never.")
     POOL_USE_LIFO: bool = True
-    POOL_PRE_PING: bool = True
+    POOL_PRE_PING: bool = Field(default=False, description="Ping every connection at checkout (one round trip each).")
+    POOL_PRE_PING_IDLE_SECONDS: float | None = Field(
+        default=0.5,
+        ge=0,
+        description="Without POOL_PRE_PING, ping at checkout only connections idle longer than this; None never.",
+    )
     POOL_RESET_ON_RETURN: Literal["rollback", "commit"] | None = "rollback"
 
     ISOLATION_LEVEL: IsolationLevel | None = None

@@ -1,7 +1,7 @@
 """Store logic, written once against a synchronous Session (async stores run it in a greenlet).
 
 Every function runs inside ``operation_scope``: outside an atomic block the whole
-function is one short transaction; inside one it joins the block.
+function is one short transaction (or one autocommitted statement); inside one it joins the block.
 """
 
 from __future__ import annotations
@@ -83,9 +83,9 @@ def _missing_parent(model: type[Any], error: DatabaseConstraintError) -> NotFoun
 
 def create(session: Session, model: type[T], entity: T) -> T:
     try:
-        with operation_scope(session):
+        with operation_scope(session, writes=[entity]):
             session.add(entity)
-            session.flush([entity])
+            session.flush()
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
     return entity
@@ -170,8 +170,9 @@ def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str
         .returning(model)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
+    one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
     try:
-        with operation_scope(session):
+        with operation_scope(session, single_statement=one_statement):
             updated: T | None = session.scalars(statement).first()
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
@@ -187,7 +188,7 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
     statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
     diff: dict[str, FieldChange] = {}
     try:
-        with operation_scope(session):
+        with operation_scope(session, writes=[]):
             entity = session.scalars(statement, execution_options={"populate_existing": True}).first()
             for name, value in changes.items() if entity is not None else ():
                 before = getattr(entity, name)
@@ -195,7 +196,7 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
                     diff[name] = FieldChange(before, value)
                     setattr(entity, name, value)
             if diff:
-                session.flush([entity])
+                session.flush()
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
     if entity is None:  # raised after the read ended normally: a miss is not a failed transaction
@@ -260,8 +261,9 @@ def upsert_rows(
     if not rows:
         return []
     statement = _upsert_statement(session, model, rows, conflict, update_fields)
+    one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
     try:
-        with operation_scope(session):
+        with operation_scope(session, single_statement=one_statement):
             return list(session.scalars(statement).all())
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
@@ -280,7 +282,7 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
         statement = delete(model).where(_pk(model) == key)
     statement = statement.execution_options(synchronize_session=False)
     try:
-        with operation_scope(session):
+        with operation_scope(session, single_statement=True):
             result: Any = session.execute(statement)
             matched = result.rowcount
             # Stale after a bulk statement. Look it up by identity key: reading attributes of

@@ -1,4 +1,4 @@
-"""The atomic decorators named in the ArchiPy tutorial, plus the general ``atomic``.
+"""The atomic decorators named in the ArchiPy tutorial, plus the general ``atomic`` and ``unit_of_work``.
 
 ``postgres_sqlalchemy_atomic_decorator`` and friends bind to the default
 database of their kind (see ``archipy_lite.adapters.base.sqlalchemy.registry``);
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from archipy_lite.adapters.base.sqlalchemy.atomic import Atomic, atomic, on_commit
+from archipy_lite.adapters.base.sqlalchemy.unit_of_work import UnitOfWork, unit_of_work
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,10 +37,12 @@ def async_sqlite_sqlalchemy_atomic_decorator(function: Callable[P, R]) -> Callab
 
 __all__ = [
     "Atomic",
+    "UnitOfWork",
     "async_postgres_sqlalchemy_atomic_decorator",
     "async_sqlite_sqlalchemy_atomic_decorator",
     "atomic",
     "on_commit",
     "postgres_sqlalchemy_atomic_decorator",
     "sqlite_sqlalchemy_atomic_decorator",
+    "unit_of_work",
 ]

@@ -21,6 +21,14 @@ from archipy_lite.models.errors.database_errors import (
     DatabaseTransactionError,
     UniqueViolationError,
 )
+from archipy_lite.models.errors.session_errors import (
+    LazyLoadError,
+    PendingChangesError,
+    SessionUsageError,
+)
+from archipy_lite.models.errors.session_errors import (
+    UnsavedChangesWarning as UnsavedChangesWarning,  # a warning, not an error: not in __all__
+)
 
 __all__ = [
     "AlreadyExistsError",
@@ -38,6 +46,9 @@ __all__ = [
     "DatabaseTimeoutError",
     "DatabaseTransactionError",
     "InvalidArgumentError",
+    "LazyLoadError",
     "NotFoundError",
+    "PendingChangesError",
+    "SessionUsageError",
     "UniqueViolationError",
 ]

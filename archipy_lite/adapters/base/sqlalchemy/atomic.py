@@ -8,10 +8,16 @@ Semantics follow Django's ``transaction.atomic``:
 * an exception leaving the outermost block rolls everything back;
 * ``on_commit`` callbacks run after the outermost commit, never after a rollback;
 * ``retries=N`` (decorator form, outermost block only) re-runs the function on
-  serialization failures and deadlocks with jittered exponential backoff.
+  serialization failures and deadlocks with jittered exponential backoff; only the
+  transaction is retried, never work done after it committed.
 
-Database failures leave the block as typed errors; any other exception (your
-business errors, ``CancelledError``) passes through unchanged.
+Inside a unit of work the block is a transaction on the unit's session and connection;
+outside one it has a session of its own, closed with the block. Each entered block is
+remembered by the ``Atomic`` object itself, so a block closed from another context (an
+abandoned async generator finalised by the event loop) still rolls back and returns its
+connection. Database failures leave the block as typed errors; any other exception (your
+business errors, ``CancelledError``) passes through unchanged. The transaction bookkeeping
+itself lives in ``transactions``.
 """
 
 from __future__ import annotations
@@ -24,19 +30,25 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
-from sqlalchemy.exc import InvalidRequestError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from archipy_lite.adapters.base.sqlalchemy import operations
-from archipy_lite.adapters.base.sqlalchemy.error_translation import translate_exception
 from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
-from archipy_lite.adapters.base.sqlalchemy.transaction_state import AtomicState, current_owner
+from archipy_lite.adapters.base.sqlalchemy.transactions import (
+    Callback,
+    Level,
+    Transaction,
+    current_owner,
+    discard_connection,
+    typed_error,
+)
+from archipy_lite.adapters.base.sqlalchemy.units import Unit, current_scope, current_unit
 from archipy_lite.models.errors import (
     BaseError,
     DatabaseDeadlockError,
@@ -52,163 +64,12 @@ logger = logging.getLogger(__name__)
 RETRYABLE = (DatabaseSerializationError, DatabaseDeadlockError)
 Target = Any  # an adapter (anything with .session_manager), a session manager, or None
 
-# Innermost-last stack of open blocks in this context, for on_commit() without a target.
-_open_blocks: ContextVar[tuple[AtomicState[Any], ...]] = ContextVar("archipy_open_blocks", default=())
-
-
-def _resolve(target: Target, kind: str | None, *, is_async: bool) -> BaseSessionManager[Any, Any]:
-    manager = getattr(target, "session_manager", target)
-    if manager is None:
-        if kind is None:
-            raise InvalidArgumentError("atomic() needs an adapter, a session manager or kind='postgres'/'sqlite'")
-        manager = default_session_manager(kind, is_async=is_async)
-    if not isinstance(manager, BaseSessionManager):
-        raise InvalidArgumentError(f"atomic() cannot bind to {type(target).__name__}")
-    if manager.is_async != is_async:
-        use = "async with / an async function" if manager.is_async else "with / a plain function"
-        raise InvalidArgumentError(f"{manager!r} must be used with {use}")
-    return manager
-
-
-def _sync_session(session: Session | AsyncSession) -> Session:
-    return session.sync_session if isinstance(session, AsyncSession) else session
-
-
-# --- the block's steps, written once against a sync Session (async runs the I/O ones in a greenlet).
-# Context variables are only touched by the caller, in its own context: a greenlet or a shielded
-# task would otherwise write into a copy.
-
-
-def _open_outer(manager: BaseSessionManager[Any, Any]) -> AtomicState[Any]:
-    session = manager.new_session()
-    _sync_session(session).begin()  # no I/O: the connection is taken on first use
-    state: AtomicState[Any] = AtomicState(session=session, owner=current_owner())
-    manager.sessions.set_atomic_state(state)
-    _open_blocks.set((*_visible_blocks(), state))
-    return state
-
-
-def _forget(manager: BaseSessionManager[Any, Any], state: AtomicState[Any]) -> None:
-    manager.sessions.set_atomic_state(None)
-    _open_blocks.set(tuple(s for s in _visible_blocks() if s is not state))
-
-
-def _open_savepoint(state: AtomicState[Any]) -> None:
-    try:
-        savepoint = _sync_session(state.session).begin_nested()
-    except BaseException as exc:
-        raise _typed(exc) from exc
-    state.savepoints.append(savepoint)
-    state.depth += 1
-
-
-def _must_roll_back() -> DatabaseTransactionError:
-    return DatabaseTransactionError(
-        "An earlier statement in this atomic block failed, so the transaction can only roll back. "
-        "Wrap statements you expect to fail in a nested atomic() block to recover from them."
-    )
-
-
-def _typed(exc: BaseException) -> BaseException:
-    if isinstance(exc, PendingRollbackError):
-        return _must_roll_back()
-    return translate_exception(exc)
-
-
-def _end_outer(state: AtomicState[Any], failed: bool) -> None:
-    """Commit (or roll back) and close the outermost block's session."""
-    sync = _sync_session(state.session)
-    try:
-        if failed or state.rollback_only:
-            operations.rollback_quietly(sync)
-        elif operations.failed_level(sync) is not None:
-            operations.rollback_quietly(sync)
-            raise _must_roll_back()
-        else:
-            try:
-                sync.commit()
-            except BaseException as exc:
-                operations.rollback_quietly(sync)
-                raise _typed(exc) from exc
-    finally:
-        try:
-            sync.close()
-        except Exception:
-            logger.debug("closing an atomic session raised", exc_info=True)
-            operations.discard_connection(sync)
-
-
-def _end_nested(state: AtomicState[Any], failed: bool) -> None:
-    """Release (or roll back to) the innermost savepoint."""
-    savepoint = state.savepoints.pop()
-    depth = state.depth
-    state.depth -= 1
-    sync = _sync_session(state.session)
-    statement_failed = operations.failed_level(sync) is savepoint  # and was caught inside this block
-    if failed or statement_failed:
-        state.discard_callbacks_from(depth)
-        try:
-            # A failed flush leaves the savepoint inactive but still to be rolled back.
-            savepoint.rollback()
-        except InvalidRequestError:
-            pass  # already closed: nothing left to undo
-        except BaseException:
-            state.rollback_only = True
-            raise
-        if statement_failed:
-            operations.clear_failure(sync)
-            if not failed:
-                raise _must_roll_back()
-        return
-    try:
-        savepoint.commit()
-    except BaseException as exc:
-        raise _typed(exc) from exc
-    state.keep_callbacks_from(depth)
-
-
-def _end(state: AtomicState[Any], failed: bool) -> list[Callable[[], Any]]:
-    """Finish the innermost block (I/O only); returns the callbacks due after an outermost commit."""
-    if state.savepoints:
-        _end_nested(state, failed)
-        return []
-    _end_outer(state, failed)
-    if failed or state.rollback_only:
-        return []
-    return [callback for _, callback in state.callbacks]
-
-
-def _current_state(manager: BaseSessionManager[Any, Any]) -> AtomicState[Any]:
-    state = manager.atomic_state()
-    if state is None:  # pragma: no cover - only if the caller broke nesting
-        raise DatabaseTransactionError("atomic block exited in a different context than it was entered")
-    return state
-
-
-def _check_durable(durable: bool) -> None:
-    if durable:
-        raise DatabaseTransactionError("A durable atomic block cannot be nested inside another atomic block.")
-
-
-def _visible_blocks() -> tuple[AtomicState[Any], ...]:
-    owner = current_owner()
-    return tuple(state for state in _open_blocks.get() if state.owner == owner)
-
-
-def _outgoing(exc: BaseException) -> BaseException | None:
-    """What should leave the block instead of ``exc`` (None: let ``exc`` itself propagate)."""
-    if isinstance(exc, BaseError) or not isinstance(exc, Exception):
-        return None
-    typed = _typed(exc)
-    return None if typed is exc else typed
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
+# Outermost transactions opened in this context, innermost last: for on_commit() without a target.
+_open_transactions: ContextVar[tuple[Transaction, ...]] = ContextVar("archipy_open_transactions", default=())
 
 
 class Atomic:
-    """One atomic block description; stateless, so one instance can be reused across threads and tasks."""
+    """An atomic block description, usable as decorator and as (async) context manager."""
 
     def __init__(
         self,
@@ -224,32 +85,29 @@ class Atomic:
         self.kind = kind
         self.retries = retries
         self.durable = durable
+        self.committed = False  # the last outermost block entered through this object committed
+        self._entered: list[_Entered] = []
 
     # -- context manager, sync --
 
     def __enter__(self) -> Session:
         manager = self._manager(is_async=False)
         self._refuse_retries_here()
-        state = manager.atomic_state()
-        if state is None:
-            state = _open_outer(manager)
-        else:
-            _check_durable(self.durable)
-            _open_savepoint(state)
-        session: Session = state.session
+        entered = _plan(manager, self.durable)
+        entered.level = _open(entered)
+        self._remember(entered)
+        session: Session = entered.session
         return session
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]:
-        manager = self._manager(is_async=False)
-        state = _current_state(manager)
-        outermost = not state.savepoints
+        entered = self._take()
         try:
-            callbacks = _end(state, failed=exc is not None)
+            callbacks = _close(entered, exc is not None)
         finally:
-            if outermost:
-                _forget(manager, state)
+            _forget(entered)
+        self.committed = entered.level is not None and entered.level.is_outermost and exc is None
         for callback in callbacks:
             callback()
         if exc is not None and (replacement := _outgoing(exc)) is not None:
@@ -261,30 +119,26 @@ class Atomic:
     async def __aenter__(self) -> AsyncSession:
         manager = self._manager(is_async=True)
         self._refuse_retries_here()
-        state = manager.atomic_state()
-        if state is None:
-            state = _open_outer(manager)
-        else:
-            _check_durable(self.durable)
-            await greenlet_spawn(_open_savepoint, state)
-        session: AsyncSession = state.session
+        entered = _plan(manager, self.durable)
+        entered.level = await greenlet_spawn(_open, entered)
+        self._remember(entered)
+        session: AsyncSession = entered.session
         return session
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]:
-        manager = self._manager(is_async=True)
-        state = _current_state(manager)
-        outermost = not state.savepoints
+        entered = self._take()
         try:
-            if isinstance(exc, asyncio.CancelledError):
+            if isinstance(exc, asyncio.CancelledError) and entered.level is not None:
                 # The connection may be mid-statement; throw it away rather than talk to it.
-                await asyncio.shield(greenlet_spawn(operations.discard_connection, _sync_session(state.session)))
+                sync = entered.level.transaction.session
+                await asyncio.shield(greenlet_spawn(discard_connection, sync))
             # Shielded so that a cancellation arriving now cannot leave the transaction half-finished.
-            callbacks = await asyncio.shield(greenlet_spawn(_end, state, exc is not None))
+            callbacks = await asyncio.shield(greenlet_spawn(_close, entered, exc is not None))
         finally:
-            if outermost:
-                _forget(manager, state)
+            _forget(entered)
+        self.committed = entered.level is not None and entered.level.is_outermost and exc is None
         for callback in callbacks:
             outcome = callback()
             if inspect.isawaitable(outcome):
@@ -296,6 +150,7 @@ class Atomic:
     # -- decorator --
 
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+        refuse_generator(function, "atomic")
         if inspect.iscoroutinefunction(function):
             return self._wrap_async(function)  # type: ignore[return-value]
         return self._wrap_sync(function)
@@ -303,16 +158,16 @@ class Atomic:
     def _wrap_sync(self, function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            block = Atomic(self.target, kind=self.kind, durable=self.durable)
             outermost = not self._manager(is_async=False).in_atomic_block()
             attempt = 0
             while True:
+                block = Atomic(self.target, kind=self.kind, durable=self.durable)
                 try:
                     with block:
                         return function(*args, **kwargs)
                 except RETRYABLE:
                     attempt += 1
-                    if (delay := self._retry_delay(outermost, attempt)) is None:
+                    if block.committed or (delay := self._retry_delay(outermost, attempt)) is None:
                         raise
                     time.sleep(delay)
 
@@ -321,16 +176,16 @@ class Atomic:
     def _wrap_async(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(function)
         async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            block = Atomic(self.target, kind=self.kind, durable=self.durable)
             outermost = not self._manager(is_async=True).in_atomic_block()
             attempt = 0
             while True:
+                block = Atomic(self.target, kind=self.kind, durable=self.durable)
                 try:
                     async with block:
                         return await function(*args, **kwargs)
                 except RETRYABLE:
                     attempt += 1
-                    if (delay := self._retry_delay(outermost, attempt)) is None:
+                    if block.committed or (delay := self._retry_delay(outermost, attempt)) is None:
                         raise
                     await asyncio.sleep(delay)
 
@@ -339,14 +194,33 @@ class Atomic:
     def _retry_delay(self, outermost: bool, attempt: int) -> float | None:
         """Seconds to wait before retry number ``attempt``, or None when the error must propagate.
 
-        Only the outermost block retries: an inner one cannot undo its parent's work.
+        Only the outermost block retries: an inner one cannot undo its parent's work. A block that
+        committed is never retried (its callbacks failed, not its transaction).
         """
         if not outermost or attempt > self.retries:
             return None
         return _backoff(attempt)
 
+    # -- bookkeeping of entered blocks --
+
+    def _remember(self, entered: _Entered) -> None:
+        self._entered.append(entered)
+        level = entered.level
+        if entered.unit is not None and level is not None and level.is_outermost:
+            _open_transactions.set((*_visible_transactions(), level.transaction))
+
+    def _take(self) -> _Entered:
+        """The block being exited: this caller's latest, or (from a finaliser's context) the latest."""
+        owner = current_owner()
+        for index in range(len(self._entered) - 1, -1, -1):
+            if self._entered[index].owner == owner:
+                return self._entered.pop(index)
+        if not self._entered:  # pragma: no cover - only if __exit__ is called without __enter__
+            raise DatabaseTransactionError("atomic block exited without being entered")
+        return self._entered.pop()
+
     def _manager(self, *, is_async: bool) -> BaseSessionManager[Any, Any]:
-        return _resolve(self.target, self.kind, is_async=is_async)
+        return resolve(self.target, self.kind, is_async=is_async)
 
     def _refuse_retries_here(self) -> None:
         if self.retries:
@@ -369,19 +243,13 @@ def atomic(
     """Open an atomic block on an adapter's database (or the default database of ``kind``).
 
     Use as ``@atomic(adapter)``, ``@atomic(kind="postgres", retries=3)``, ``with atomic(adapter):``
-    or ``async with atomic(async_adapter):``. Bare ``@atomic`` on a function binds to the only
+    or ``async with atomic(async_adapter):``. Without an adapter or kind, the block binds when it
+    opens: to the database of the current unit of work if there is exactly one, else to the only
     default database there is.
     """
     if callable(target) and not hasattr(target, "session_manager") and not isinstance(target, BaseSessionManager):
-        return Atomic(None, kind=kind or _only_kind())(target)
+        return Atomic(None, kind=kind)(target)
     return Atomic(target, kind=kind, retries=retries, durable=durable)
-
-
-def _only_kind() -> str:
-    kinds = {m.kind for m in BaseSessionManager.live_managers()}
-    if len(kinds) == 1:
-        return kinds.pop()
-    return "postgres"
 
 
 def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
@@ -391,14 +259,169 @@ def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
     Outside any atomic block the callback runs immediately, as the work is already durable.
     An async block awaits callbacks that return awaitables.
     """
-    state: AtomicState[Any] | None
+    transaction: Transaction | None
     if using is not None:
-        manager = cast("BaseSessionManager[Any, Any]", getattr(using, "session_manager", using))
-        state = manager.atomic_state()
+        manager = getattr(using, "session_manager", using)
+        if not isinstance(manager, BaseSessionManager):
+            raise InvalidArgumentError(f"on_commit(using=...) needs an adapter or a session manager, got {using!r}")
+        transaction = manager.atomic_state()
     else:
-        blocks = _visible_blocks()
-        state = blocks[-1] if blocks else None
-    if state is None:
+        visible = _visible_transactions()
+        transaction = visible[-1] if visible else None
+    if transaction is None:
         callback()
         return
-    state.callbacks.append((state.depth, callback))
+    transaction.on_commit(callback)
+
+
+def refuse_generator(function: Callable[..., Any], name: str) -> None:
+    """Generators run after the decorator returns, outside its block: refuse them loudly."""
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        raise InvalidArgumentError(
+            f"@{name} cannot decorate the generator function {function.__qualname__}: its body runs after "
+            f"the call returns, outside the block. Use `with {name}(...):` inside the generator instead."
+        )
+
+
+def resolve(target: Target, kind: str | None, *, is_async: bool) -> BaseSessionManager[Any, Any]:
+    """The session manager a block (or unit) binds to; see ``atomic``."""
+    manager = getattr(target, "session_manager", target)
+    if manager is None:
+        manager = _from_scope(kind, is_async) or default_session_manager(kind or _only_kind(), is_async=is_async)
+    if not isinstance(manager, BaseSessionManager):
+        raise InvalidArgumentError(f"cannot bind an atomic block or unit of work to {type(target).__name__}")
+    if manager.is_async != is_async:
+        use = "async with / an async function" if manager.is_async else "with / a plain function"
+        raise InvalidArgumentError(f"{manager!r} must be used with {use}")
+    return manager
+
+
+# --- one block, from plan to close. _open and _close do I/O (async runs them in a greenlet);
+# context variables are only touched by the caller, in its own context.
+
+
+@dataclass(eq=False)
+class _Entered:
+    manager: BaseSessionManager[Any, Any]
+    owner: tuple[int, object]
+    session: Any  # what the caller gets: Session or AsyncSession
+    joins: Transaction | None = None  # an open transaction this block becomes a savepoint of
+    unit: Unit | None = None
+    standalone: Transaction | None = None  # a transaction of its own (outside any unit)
+    level: Level | None = None
+
+
+def _plan(manager: BaseSessionManager[Any, Any], durable: bool) -> _Entered:
+    """Decide where the block goes (reads context variables; no I/O)."""
+    owner = current_owner()
+    block = manager.sessions.block()
+    if block is not None:
+        _check_durable(durable)
+        return _Entered(manager, owner, block.handed_out, joins=block)
+    unit = current_unit(manager)
+    if unit is not None:
+        if unit.transaction is not None:
+            _check_durable(durable)
+        return _Entered(manager, owner, unit.session(), unit=unit)
+    session = manager.new_session()
+    sync = _sync_session(session)
+    transaction = Transaction(sync, on_end=functools.partial(_close_session, sync), handed_out=session)
+    manager.sessions.set_block(transaction)
+    _open_transactions.set((*_visible_transactions(), transaction))
+    return _Entered(manager, owner, session, standalone=transaction)
+
+
+def _open(entered: _Entered) -> Level:
+    if entered.standalone is not None:
+        return entered.standalone.begin(entered.owner)
+    if entered.joins is not None:
+        return entered.joins.savepoint(entered.owner)
+    unit = entered.unit
+    assert unit is not None
+    unit.guard.enter(entered.owner)
+    try:
+        if unit.transaction is not None:
+            return unit.transaction.savepoint(entered.owner)
+        return unit.begin_transaction(entered.owner)
+    finally:
+        unit.guard.exit()
+
+
+def _close(entered: _Entered, failed: bool) -> list[Callback]:
+    level = entered.level
+    if level is None:  # opening failed: a standalone session may still need closing
+        if entered.standalone is not None and not entered.standalone.closed:
+            entered.standalone.closed = True
+            _close_session(entered.standalone.session)
+        return []
+    unit = entered.unit
+    if unit is None:
+        return level.transaction.close(level, failed=failed)
+    unit.guard.enter(entered.owner)
+    try:
+        return level.transaction.close(level, failed=failed)
+    finally:
+        unit.guard.exit()
+
+
+def _forget(entered: _Entered) -> None:
+    transaction = entered.standalone or (entered.level.transaction if entered.level else None)
+    if transaction is None or not transaction.closed:
+        return
+    if entered.standalone is not None and entered.manager.sessions.block() is transaction:
+        entered.manager.sessions.set_block(None)
+    _open_transactions.set(tuple(t for t in _open_transactions.get() if t is not transaction))
+
+
+def _close_session(session: Session) -> None:
+    try:
+        session.close()
+    except Exception:
+        logger.debug("closing an atomic session raised", exc_info=True)
+        discard_connection(session)
+
+
+def _visible_transactions() -> tuple[Transaction, ...]:
+    owner = current_owner()
+    return tuple(
+        t
+        for t in _open_transactions.get()
+        if not t.closed and (t.owner == owner or getattr(t.session, "unit", None) is not None)
+    )
+
+
+def _check_durable(durable: bool) -> None:
+    if durable:
+        raise DatabaseTransactionError("A durable atomic block cannot be nested inside another atomic block.")
+
+
+def _sync_session(session: Session | AsyncSession) -> Session:
+    return session.sync_session if isinstance(session, AsyncSession) else session
+
+
+def _from_scope(kind: str | None, is_async: bool) -> BaseSessionManager[Any, Any] | None:
+    """The database of the current unit of work, when exactly one fits."""
+    scope = current_scope()
+    if scope is None:
+        return None
+    fits = [m for m, u in scope.units.items() if not u.closed and m.is_async == is_async and kind in (None, m.kind)]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _only_kind() -> str:
+    kinds = {m.kind for m in BaseSessionManager.live_managers()}
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "postgres"
+
+
+def _outgoing(exc: BaseException) -> BaseException | None:
+    """What should leave the block instead of ``exc`` (None: let ``exc`` itself propagate)."""
+    if isinstance(exc, BaseError) or not isinstance(exc, Exception):
+        return None
+    typed = typed_error(exc)
+    return None if typed is exc else typed
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto

@@ -4,15 +4,14 @@ Sync adapters call these directly; async adapters run the very same functions
 on ``AsyncSession.sync_session`` through one ``greenlet_spawn`` per call (which
 is also how SQLAlchemy's own AsyncSession works). Outside an atomic block
 (``session.autocommit``) each operation commits when it succeeds and rolls
-back when it fails, so no connection stays checked out between calls.
+back when it fails, so no transaction stays open between calls (see ``operation_scope``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -25,103 +24,34 @@ from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_e
 from archipy_lite.adapters.base.sqlalchemy.sessions import ArchipySession
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
-from archipy_lite.models.errors import DatabaseError, InvalidArgumentError, NotFoundError
+from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 Params = dict[str, Any] | Sequence[dict[str, Any]] | None
-_FAILED_LEVEL = "archipy_lite.failed_level"
 
 
 def is_autocommit(session: Session) -> bool:
     return bool(getattr(session, "autocommit", False))
 
 
-def discard_connection(session: Session) -> None:
-    """Drop the session's connection without talking to it (after a failure or a cancellation).
-
-    Where the dialect asks for it (SQLite) the connection is rolled back instead while that works:
-    an in-memory database dies with its connection, and a file's write lock can outlive a discarded
-    connection until garbage collection. SQLite drivers run one statement at a time, so the rollback
-    simply waits for one still in flight.
-    """
-    if getattr(session, "rollback_before_discard", False):
-        try:
-            session.rollback()
-            return
-        except Exception:
-            logger.debug("rollback of a SQLite connection failed; discarding it", exc_info=True)
-    try:
-        session.invalidate()
-    except Exception:  # the connection is being thrown away; nothing useful to report
-        logger.debug("invalidating a session after a failure raised", exc_info=True)
-
-
-def rollback_quietly(session: Session) -> None:
-    """Roll back after a failure; a broken connection is discarded instead."""
-    try:
-        session.rollback()
-    except Exception:
-        logger.debug("rollback after a failure raised; discarding the connection", exc_info=True)
-        discard_connection(session)
-
-
-def note_failure(session: Session) -> None:
-    """Record that a statement failed inside an atomic block, at the innermost (savepoint) level.
-
-    PostgreSQL refuses further work in such a transaction and SQLite would commit around the
-    failure; the atomic block rolls that level back and reports it instead (see ``failed_level``).
-    """
-    session.info.setdefault(_FAILED_LEVEL, session.get_nested_transaction() or session)
-
-
-def failed_level(session: Session) -> object | None:
-    """The savepoint (or the session itself, for the outermost level) where a statement failed."""
-    return session.info.get(_FAILED_LEVEL)
-
-
-def clear_failure(session: Session) -> None:
-    session.info.pop(_FAILED_LEVEL, None)
-
-
-def _commit_per_statement(session: Session) -> None:
-    """Begin the session's transaction on a connection where a lone statement commits by itself.
-
-    Only for an operation of exactly one statement, outside atomic blocks, with nothing pending to
-    autoflush: one statement is atomic on its own, so the BEGIN and COMMIT round trips around it buy
-    nothing (and on SQLite, BEGIN IMMEDIATE would make a plain read wait for the write lock).
-    """
-    options = getattr(session, "single_statement_options", None)
-    if options and not session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        session.connection(execution_options=options)
-
-
 @contextmanager
-def operation_scope(session: Session, *, single_statement: bool = False) -> Iterator[None]:
-    """Translate errors; outside atomic blocks also commit on success and roll back on failure.
+def operation_scope(
+    session: Session, *, single_statement: bool = False, writes: Sequence[Any] | None = None
+) -> Iterator[None]:
+    """One adapter call on ``session``: typed errors, and between atomic blocks its own transaction.
 
-    ``single_statement``: the operation runs exactly one statement (see ``_commit_per_statement``).
+    ``single_statement``: the call runs exactly one statement (read or write), durable when it
+    returns, with no BEGIN/COMMIT round trips. ``writes``: the call saves these objects and commits.
+    Anything else is a read whose transaction ends without a flush. See ``ArchipySession.call``.
     """
-    autocommit = is_autocommit(session)
-    hold = session.commit_held() if isinstance(session, ArchipySession) else nullcontext()
-    try:
-        with translated_errors(), hold:  # autoflushes must not commit part of the operation
-            if autocommit and single_statement:
-                _commit_per_statement(session)
+    if isinstance(session, ArchipySession):
+        with session.call(single_statement=single_statement, writes=writes):
             yield
-            if autocommit:
-                session.commit()
-    except asyncio.CancelledError:
-        if autocommit:
-            discard_connection(session)
-        raise
-    except BaseException as exc:
-        if autocommit:
-            rollback_quietly(session)
-        elif isinstance(exc, DatabaseError):
-            note_failure(session)
-        raise
+        return
+    with translated_errors():  # pragma: no cover - every adapter session is an ArchipySession
+        yield
 
 
 def _check_entity(entity: Any) -> None:
@@ -130,7 +60,7 @@ def _check_entity(entity: Any) -> None:
 
 def create(session: Session, entity: T) -> T:
     _check_entity(entity)
-    with operation_scope(session):
+    with operation_scope(session, writes=[entity]):
         session.add(entity)
         session.flush()  # everything: related objects added by cascade must be inserted too
     return entity
@@ -163,7 +93,7 @@ def bulk_create(
         query_building.mapper_of(entity_type)
     if not items:
         return items
-    with operation_scope(session):
+    with operation_scope(session, writes=items):
         prepared = records_for_insert(items)
         if prepared is None:  # relationships, inheritance or server-generated values: the unit of work
             session.add_all(items)
@@ -224,7 +154,7 @@ def _attached(session: Session, entity: Any) -> Any:
 
 def delete(session: Session, entity: Any) -> None:
     _check_entity(entity)
-    with operation_scope(session):
+    with operation_scope(session, writes=[entity]):
         session.delete(_attached(session, entity))
         session.flush()
 
@@ -235,7 +165,7 @@ def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
         _check_entity(entity)
     if not items:
         return
-    with operation_scope(session):
+    with operation_scope(session, writes=items):
         targets = [_attached(session, entity) for entity in items]  # all found before any is deleted
         for target in targets:
             session.delete(target)
@@ -243,8 +173,12 @@ def bulk_delete(session: Session, entities: Sequence[Any]) -> None:
 
 
 def execute(session: Session, statement: Executable, params: Params = None) -> Result[Any]:
-    """Run ``statement``; outside atomic blocks the rows are buffered so the result outlives the commit."""
-    with operation_scope(session):
+    """Run ``statement``; outside atomic blocks the rows are buffered so the result outlives the call.
+
+    Between atomic blocks a statement that runs alone (any write, and reads without eager loaders
+    that query on their own) is durable when it returns, with no BEGIN/COMMIT around it.
+    """
+    with operation_scope(session, single_statement=query_building.runs_alone(statement)):
         result = session.execute(statement, params)
         if is_autocommit(session) and getattr(result, "returns_rows", True):
             result = result.freeze()()

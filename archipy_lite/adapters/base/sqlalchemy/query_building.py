@@ -71,6 +71,19 @@ def loads_in_one_statement(mapper: Mapper[Any]) -> bool:
     return True
 
 
+def runs_alone(statement: Any) -> bool:
+    """Whether executing ``statement`` takes exactly one round of SQL (no eager loaders with queries of their own)."""
+    if not isinstance(statement, Select):
+        return True  # DML, text(), DDL: one statement as sent
+    if getattr(statement, "_with_options", ()):
+        return False  # loader options may add queries; play safe
+    for description in statement.column_descriptions:
+        entity = description.get("entity")
+        if entity is not None and not loads_in_one_statement(inspect(entity).mapper):
+            return False
+    return True
+
+
 def column_of(entity: type[Any], name: str) -> ColumnElement[Any]:
     """The mapped column attribute ``name`` of ``entity``; unknown names raise InvalidArgumentError."""
     mapper = mapper_of(entity)

@@ -1,10 +1,10 @@
-"""Session managers: one engine, one session factory, and the per-context sessions of one database.
+"""Session managers: one engine, one session factory, and the sessions of one database.
 
-A manager creates its engine on first use (no connection is opened before
-that). ``get_session()`` returns the session of the atomic block the caller is
-in, or else the caller's autocommit session. Dialect details (URL, pool,
-pragmas) come from a ``DialectSupport`` supplied by the PostgreSQL or SQLite
-package.
+A manager creates its engine on first use (no connection is opened before that).
+``get_session()`` returns, in order: the session of the atomic block the caller is in (outside
+any unit of work), the session of the caller's unit of work, or the caller's ambient session.
+Dialect details (URL, pool, pragmas, autocommit switching) come from a ``DialectSupport``
+supplied by the PostgreSQL or SQLite package.
 """
 
 from __future__ import annotations
@@ -19,12 +19,17 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from archipy_lite.adapters.base.sqlalchemy.context_sessions import ContextSessions
 from archipy_lite.adapters.base.sqlalchemy.error_translation import install_error_translation
+from archipy_lite.adapters.base.sqlalchemy.pool_checks import install_idle_ping
 from archipy_lite.adapters.base.sqlalchemy.sessions import ArchipySession
-from archipy_lite.adapters.base.sqlalchemy.transaction_state import AtomicState, ContextSessions
+from archipy_lite.adapters.base.sqlalchemy.transactions import Transaction
+from archipy_lite.adapters.base.sqlalchemy.units import Unit, current_unit
 from archipy_lite.models.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from archipy_lite.configs.config_template import SQLAlchemyConfig
 
 E = TypeVar("E", Engine, AsyncEngine)
@@ -52,6 +57,18 @@ class DialectSupport(Protocol):
 
     def prepare_engine(self, engine: Engine, config: Any) -> None:
         """Install connect-time hooks (pragmas, BEGIN handling) on the sync engine."""
+        ...
+
+    def recover_autocommit(self, connection: Connection) -> None:
+        """Make a connection in autocommit mode usable again after one of its statements failed."""
+        ...
+
+    def set_autocommit(self, connection: Connection, on: bool) -> None:
+        """Switch a held connection between the driver's autocommit mode and real transactions.
+
+        No I/O, and no transaction may be open on the connection. Switching off restores the
+        engine's configured mode, which is also how the connection must go back to the pool.
+        """
         ...
 
 
@@ -98,15 +115,36 @@ class BaseSessionManager(Generic[E, S]):
     def _build_engine(self) -> E:
         raise NotImplementedError
 
-    def new_session(self) -> S:
-        """A fresh session on this engine (callers own and close it)."""
+    def new_session(self, *, unit: Unit | None = None, ambient: bool = False) -> S:
+        """A fresh session for an atomic block, a ``unit`` (bound to its connection) or a context's
+        ambient use (both outlive transactions). Callers close it."""
         raise NotImplementedError
 
-    def _adopt(self, session: Session) -> None:
-        """Tell a new session what its database family needs (see ``DialectSupport``)."""
+    def get_session(self) -> S:
+        """The session of the caller's atomic block, else of its unit of work, else its ambient session."""
+        block = self.sessions.block()
+        if block is not None:
+            session: S = block.handed_out
+            return session
+        unit = current_unit(self)
+        if unit is not None:
+            return unit.session()  # type: ignore[no-any-return]
+        return self.sessions.ambient(self._new_ambient_session)
+
+    def _new_ambient_session(self) -> S:
+        return self.new_session(ambient=True)
+
+    def _adopt(self, session: Session, *, unit: Unit | None, ambient: bool) -> None:
+        """Tell a new session what its database family needs (see ``DialectSupport``) and who owns it."""
         if isinstance(session, ArchipySession):
             session.single_statement_options = self.dialect.single_statement_options
             session.rollback_before_discard = self.dialect.rollback_before_discard
+            session.is_async_proxy = self.is_async
+            session.recover_autocommit = self.dialect.recover_autocommit
+            if unit is not None or ambient:
+                session.unit = unit
+                session.outlives_transactions = True
+                session.autoflush = False  # between atomic blocks a read must never write
 
     def _missing_driver(self, exc: ImportError) -> ConfigurationError:
         return ConfigurationError(
@@ -115,12 +153,16 @@ class BaseSessionManager(Generic[E, S]):
             details={"extra": self.dialect.extra},
         )
 
-    def atomic_state(self) -> AtomicState[S] | None:
-        """The atomic block the caller is in for this database, if any."""
-        return self.sessions.atomic_state()
+    def atomic_state(self) -> Transaction | None:
+        """The transaction of the atomic block the caller is in on this database, if any."""
+        block = self.sessions.block()
+        if block is not None:
+            return block
+        unit = current_unit(self)
+        return unit.transaction if unit is not None else None
 
     def in_atomic_block(self) -> bool:
-        return self.sessions.atomic_state() is not None
+        return self.atomic_state() is not None
 
     @classmethod
     def live_managers(cls) -> list[BaseSessionManager[Any, Any]]:
@@ -143,31 +185,17 @@ class SessionManager(BaseSessionManager[Engine, Session]):
             engine = create_engine(url, **kwargs)
         except ImportError as exc:
             raise self._missing_driver(exc) from exc
-        install_error_translation(engine)
-        self.dialect.prepare_engine(engine, self.config)
+        _prepare(engine, self)
         return engine
 
-    def new_session(self) -> Session:
-        """A fresh session on this engine (callers own and close it)."""
+    def new_session(self, *, unit: Unit | None = None, ambient: bool = False) -> Session:
         if self._factory is None:
             self._factory = sessionmaker(
                 bind=self.engine, class_=ArchipySession, expire_on_commit=False, autoflush=True
             )
         session = self._factory()
-        self._adopt(session)
+        self._adopt(session, unit=unit, ambient=ambient)
         return session
-
-    def _new_autocommit_session(self) -> Session:
-        session = self.new_session()
-        session.autocommit = True  # type: ignore[attr-defined]
-        return session
-
-    def get_session(self) -> Session:
-        """The atomic block's session, or this thread/task's autocommit session."""
-        state = self.sessions.atomic_state()
-        if state is not None:
-            return state.session
-        return self.sessions.autocommit_session(self._new_autocommit_session)
 
     def dispose(self) -> None:
         """Close pooled connections; the engine is rebuilt on next use."""
@@ -220,31 +248,17 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
             engine = create_async_engine(url, **kwargs)
         except ImportError as exc:
             raise self._missing_driver(exc) from exc
-        install_error_translation(engine.sync_engine)
-        self.dialect.prepare_engine(engine.sync_engine, self.config)
+        _prepare(engine.sync_engine, self)
         return engine
 
-    def new_session(self) -> AsyncSession:
-        """A fresh session on this engine (callers own and close it)."""
+    def new_session(self, *, unit: Unit | None = None, ambient: bool = False) -> AsyncSession:
         if self._factory is None:
             self._factory = async_sessionmaker(
                 sync_session_class=ArchipySession, expire_on_commit=False, autoflush=True
             )
         session = self._factory(bind=self.engine)
-        self._adopt(session.sync_session)
+        self._adopt(session.sync_session, unit=unit, ambient=ambient)
         return session
-
-    def _new_autocommit_session(self) -> AsyncSession:
-        session = self.new_session()
-        session.sync_session.autocommit = True  # type: ignore[attr-defined]
-        return session
-
-    def get_session(self) -> AsyncSession:
-        """The atomic block's session, or this task's autocommit session."""
-        state = self.sessions.atomic_state()
-        if state is not None:
-            return state.session
-        return self.sessions.autocommit_session(self._new_autocommit_session)
 
     async def dispose(self) -> None:
         """Close the pooled connections of the running loop; the engine is rebuilt on next use."""
@@ -255,6 +269,15 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
             self._forget_closed_loops()
         for engine in engines:
             await engine.dispose()
+
+
+def _prepare(engine: Engine, manager: BaseSessionManager[Any, Any]) -> None:
+    """Hooks every engine gets: typed errors, the dialect's connect-time setup, idle pings."""
+    install_error_translation(engine)
+    manager.dialect.prepare_engine(engine, manager.config)
+    idle = manager.config.POOL_PRE_PING_IDLE_SECONDS
+    if not manager.config.POOL_PRE_PING and idle is not None and engine.dialect.name != "sqlite":
+        install_idle_ping(engine, idle)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -1,49 +1,162 @@
-"""The Session class the adapters hand out."""
+"""The Session class the adapters hand out, and what one adapter call outside atomic blocks means.
+
+Three kinds of session exist, all ``ArchipySession``:
+
+* an atomic block's own session (opened outside any unit of work), closed with the block;
+* a unit of work's session, bound to the unit's connection;
+* the ambient session of a thread or task outside any unit, bound to the engine, so every call
+  checks a connection out and puts it back.
+
+The last two outlive transactions. Between atomic blocks they never autoflush, never leave a
+transaction open, and each call is durable when it returns: see ``ArchipySession.call``.
+Statements that run outside any adapter call (a lazy load, ``session.execute``) go through
+``_outside_calls`` and commit by themselves too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.util.concurrency import in_greenlet
 
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
+from archipy_lite.adapters.base.sqlalchemy.lazy_loads import AsyncLoadError
+from archipy_lite.adapters.base.sqlalchemy.pending_changes import (
+    refuse_pending_changes,
+    unsaved,
+    unsaved_values_kept,
+)
+from archipy_lite.adapters.base.sqlalchemy.transactions import (
+    Owner,
+    Transaction,
+    current_owner,
+    discard_connection,
+    end_call_transaction,
+    rollback_quietly,
+)
+from archipy_lite.models.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from archipy_lite.adapters.base.sqlalchemy.units import Unit
+
+logger = logging.getLogger(__name__)
 _KEPT = "archipy_kept_values"
+ASYNC_IO_HINT = (
+    "an async session cannot run a query from plain attribute access. Load what you need eagerly "
+    "(select(...).options(selectinload(Model.relation))), or await it "
+    "(await session.refresh(obj, ['relation']), or AsyncAttrs' obj.awaitable_attrs.relation)."
+)
 
 
 class ArchipySession(Session):
-    """A Session that knows whether it runs inside an atomic block.
+    """A Session that knows whether it serves an atomic block and who owns its connection."""
 
-    Outside one (``autocommit`` is True) a successful ``flush()`` commits, so
-    ``adapter.get_session().flush()`` is durable and the connection goes back
-    to the pool; a failed flush rolls back. Inside one, flushes stay part of the
-    block's transaction.
-
-    Outside atomic blocks the session lives as long as its thread or task, so a
-    failed operation must not spoil what earlier operations returned: ``rollback()``
-    there (explicit or inside a failed flush) keeps the loaded values of objects the
-    failed transaction did not touch
-    (SQLAlchemy would expire every object, and reading one later would quietly
-    re-query, holding a connection or, on SQLite, waiting on the caller's own lock).
-    """
-
-    autocommit: bool = False
-    # Set by the session manager from its dialect (see DialectSupport).
+    # Set by the session manager (see DialectSupport and BaseSessionManager.new_session).
     single_statement_options: dict[str, Any] | None = None
     rollback_before_discard: bool = False
+    is_async_proxy: bool = False
+    recover_autocommit: Callable[[Connection], None] | None = None
+    outlives_transactions: bool = False  # ambient and unit-of-work sessions serve many calls
+    unit: Unit | None = None
+    # Set while an atomic block is open on this session (see transactions.Transaction.begin).
+    archipy_transaction: Transaction | None = None
     _commit_held: bool = False
+    _call_depth: int = 0
+    _nested_write: bool = False
+
+    @property
+    def autocommit(self) -> bool:
+        """True between atomic blocks: each call is its own transaction (or none)."""
+        return self.outlives_transactions and self.archipy_transaction is None
+
+    def get_bind(self, mapper: Any = None, **kw: Any) -> Engine | Connection:
+        if self.unit is not None:
+            return self.unit.connection()
+        return super().get_bind(mapper, **kw)
+
+    def in_call(self, owner: Owner | None = None) -> bool:
+        if self.unit is not None:
+            return self.unit.guard.holder == (owner or current_owner())
+        return self._call_depth > 0
+
+    @contextmanager
+    def call(self, *, single_statement: bool = False, writes: Sequence[Any] | None = None) -> Iterator[None]:
+        """One adapter call: errors typed; outside atomic blocks, also its own short transaction.
+
+        ``single_statement``: exactly one statement, run on a connection in autocommit mode (no
+        BEGIN/COMMIT round trips, no SQLite write lock). ``writes``: the call saves these objects
+        (and their cascades) and commits; the session's other unsaved changes make it raise
+        ``PendingChangesError``. Otherwise the call only reads and its transaction ends without
+        a flush, so it can never write another object's unsaved change.
+        """
+        unit = self.unit
+        if unit is not None:
+            unit.guard.enter(current_owner())
+        nested = unit.guard.depth > 1 if unit is not None else self._call_depth > 0
+        self._call_depth += 1
+        try:
+            if self.autocommit and not nested:
+                with self._own_transaction(single_statement=single_statement, writes=writes):
+                    yield
+            else:
+                # Inside an atomic block, or inside another call (a generator that holds one open):
+                # join it. A write joining a read makes the outer call commit.
+                with translated_errors():
+                    try:
+                        yield
+                    except DatabaseError:
+                        if self.archipy_transaction is not None:
+                            self.archipy_transaction.note_failure()
+                        raise
+                if nested and writes is not None:
+                    self._nested_write = True
+        finally:
+            self._call_depth -= 1
+            if unit is not None:
+                unit.guard.exit()
+
+    @contextmanager
+    def _own_transaction(self, *, single_statement: bool, writes: Sequence[Any] | None) -> Iterator[None]:
+        end_call_transaction(self)  # anything a direct use of the session left behind
+        if writes is not None:
+            refuse_pending_changes(self, writes)
+        unit = self.unit
+        kept = unsaved_values_kept(self) if writes is None else nullcontext()
+        try:
+            with translated_errors(), self.commit_held(), kept:
+                if single_statement:
+                    if unit is None and self.single_statement_options:
+                        self.connection(execution_options=self.single_statement_options)
+                elif unit is not None:
+                    unit.set_autocommit(False)
+                yield
+                if writes is not None or self._nested_write:
+                    self.commit()
+        except asyncio.CancelledError:
+            discard_connection(self)
+            raise
+        except BaseException:
+            if single_statement:
+                self._recover_autocommit()
+            rollback_quietly(self)
+            raise
+        finally:
+            self._nested_write = False
+            end_call_transaction(self)
+            if unit is not None:
+                unit.set_autocommit(True)
 
     @contextmanager
     def commit_held(self) -> Iterator[None]:
-        """Make flushes plain flushes for a while: the caller commits once, at its end.
-
-        Adapter operations (whose autoflushes must not commit half of their work) and
-        ``commit()`` itself (which flushes before committing) run under this.
-        """
+        """Make flushes plain flushes for a while: the caller commits once, at its end."""
         previous, self._commit_held = self._commit_held, True
         try:
             yield
@@ -51,8 +164,31 @@ class ArchipySession(Session):
             self._commit_held = previous
 
     def commit(self) -> None:
+        if self.autocommit and not self._commit_held:
+            self.flush()  # a user's commit() between atomic blocks: save what is pending, durably
+            return
         with self.commit_held():  # commit() flushes first; that flush must not commit again
             super().commit()
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if self.is_async_proxy and not in_greenlet():
+            raise AsyncLoadError(f"A flush was needed, but {ASYNC_IO_HINT}")
+        with translated_errors():
+            if not self.autocommit or self._commit_held:
+                super().flush(objects)
+                return
+            # ``get_session().flush()`` between atomic blocks (the tutorial's update): save everything.
+            with self.call(writes=unsaved(self)):
+                super().flush(objects)
+
+    def _recover_autocommit(self) -> None:
+        if self.recover_autocommit is None or self.get_transaction() is None:
+            return
+        try:
+            self.recover_autocommit(self.connection())
+        except Exception:
+            logger.debug("recovering a connection after a failed statement raised; discarding it", exc_info=True)
+            discard_connection(self)
 
     def _untouched_values(self) -> list[tuple[object, dict[str, Any]]]:
         """Values to put back after a rollback: everything loaded for objects the transaction did not
@@ -71,27 +207,34 @@ class ArchipySession(Session):
             kept.append((instance, {key: value for key, value in state.dict.items() if key in keys}))
         return kept
 
-    def flush(self, objects: Sequence[Any] | None = None) -> None:
-        # Statement failures are normally typed by the engine's handle_error hook already; translating
-        # here too keeps get_session().flush() typed whatever reaches it (one CI run saw an asyncpg
-        # IntegrityError come through untranslated).
-        with translated_errors():
-            if not self.autocommit or self._commit_held:
-                super().flush(objects)
-                return
-            with self.commit_held():
-                try:
-                    super().flush(objects)
-                except BaseException:
-                    self.rollback()
-                    raise
-                self.commit()
+
+@event.listens_for(ArchipySession, "do_orm_execute")
+def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
+    """Statements no adapter call runs: refuse implicit async I/O; commit by themselves between blocks."""
+    session = state.session
+    if not isinstance(session, ArchipySession):
+        return None
+    if session.is_async_proxy and not in_greenlet():
+        raise AsyncLoadError(f"Loading {_what(state)} needs a query, but {ASYNC_IO_HINT}")
+    if not session.autocommit or session.in_call():
+        return None
+    with session.call(single_statement=True):
+        frozen = state.invoke_statement().freeze()
+    return frozen()
+
+
+def _what(state: ORMExecuteState) -> str:
+    if state.is_relationship_load:
+        return "a relationship"
+    if state.is_column_load:
+        return "an expired or deferred attribute"
+    return "a statement"
 
 
 @event.listens_for(ArchipySession, "after_rollback")
 def _remember_untouched(session: Session) -> None:
     # Runs after the database rolled back and before SQLAlchemy expires every object.
-    if isinstance(session, ArchipySession) and session.autocommit:
+    if isinstance(session, ArchipySession) and session.outlives_transactions:
         session.info[_KEPT] = session._untouched_values()
 
 

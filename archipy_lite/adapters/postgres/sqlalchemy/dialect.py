@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
@@ -78,3 +78,19 @@ class PostgresDialect:
 
     def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:
         """PostgreSQL needs no connect-time hooks."""
+
+    def recover_autocommit(self, connection: Connection) -> None:
+        """asyncpg leaves the server inside an implicit transaction when it refuses a parameter it
+        has started to send outside a transaction; the next BEGIN then fails. End it."""
+        if connection.dialect.driver == "asyncpg":
+            connection.exec_driver_sql("ROLLBACK")
+
+    def set_autocommit(self, connection: Connection, on: bool) -> None:
+        """Driver autocommit on, or back to the engine's isolation level (attributes, no round trip)."""
+        dialect = connection.dialect
+        driver_connection = connection.connection.dbapi_connection
+        assert driver_connection is not None  # the connection is checked out
+        if on:
+            dialect.set_isolation_level(driver_connection, "AUTOCOMMIT")
+        else:
+            dialect.reset_isolation_level(driver_connection)

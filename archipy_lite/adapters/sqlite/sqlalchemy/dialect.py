@@ -81,3 +81,10 @@ class SQLiteDialect:
         def _on_begin(connection: Connection) -> None:
             if not connection.get_execution_options().get(_NO_BEGIN):
                 connection.exec_driver_sql(begin)
+
+    def recover_autocommit(self, connection: Connection) -> None:
+        """Nothing to do: a failed statement leaves no transaction behind."""
+
+    def set_autocommit(self, connection: Connection, on: bool) -> None:
+        """The driver always autocommits here (see ``prepare_engine``): only our BEGIN is skipped or not."""
+        connection.execution_options(**{_NO_BEGIN: on})

@@ -1,0 +1,264 @@
+"""``unit_of_work``: one request, task or job owns its session and connection, on one or several databases.
+
+Inside a unit, every call on its database, from this thread or task or any that inherits the
+context, uses the unit's session and one pooled connection. Between atomic blocks each
+statement is durable when it returns; ``atomic`` inside the unit is a transaction on the same
+connection; a nested unit joins the outer one. At the end the session closes, the connection
+goes back to the pool, and objects stay readable but detached. Changes nobody saved are
+discarded with an ``UnsavedChangesWarning``. ``atomic=True`` makes the whole unit one
+transaction (Django's ``ATOMIC_REQUESTS``), committed when it ends, or earlier by ``commit()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, ParamSpec, TypeVar, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
+
+from archipy_lite.adapters.base.sqlalchemy.atomic import refuse_generator, resolve
+from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
+from archipy_lite.adapters.base.sqlalchemy.transactions import Callback, Owner, current_owner
+from archipy_lite.adapters.base.sqlalchemy.units import Unit, UnitScope, current_scope, enter_scope, leave_scope
+from archipy_lite.models.errors import DatabaseTransactionError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Target = Any
+
+
+class UnitOfWork:
+    """A unit of work description, usable as decorator and as (async) context manager."""
+
+    def __init__(
+        self, *targets: Target, kind: str | None = None, atomic: bool = False, every_database: bool = False
+    ) -> None:
+        self.targets = targets
+        self.kind = kind
+        self.atomic = atomic
+        self.every_database = every_database
+        self._uses: list[_Use] = []
+
+    # -- context manager --
+
+    def __enter__(self) -> Session:
+        use = self._begin(is_async=False)
+        return cast("Session", use.first_session())
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        use = self._take()
+        try:
+            callbacks = use.end(failed=exc is not None)
+        finally:
+            use.leave()
+        for callback in callbacks:
+            callback()
+        return False
+
+    async def __aenter__(self) -> AsyncSession:
+        # In a greenlet: joining a unit that holds a connection may switch it (psycopg awaits that).
+        use = await greenlet_spawn(self._begin, is_async=True)
+        return cast("AsyncSession", use.first_session())
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        use = self._take()
+        cancelled = isinstance(exc, asyncio.CancelledError)
+        try:
+            # Shielded: a cancellation arriving now must not leave a transaction or connection behind.
+            callbacks = await asyncio.shield(greenlet_spawn(use.end, failed=exc is not None, discard=cancelled))
+        finally:
+            use.leave()
+        await _run_async(callbacks)
+        return False
+
+    # -- finishing the transaction of an atomic unit early (before a response leaves) --
+
+    def commit(self) -> None:
+        """Commit an ``atomic=True`` unit now; the unit goes on between atomic blocks until it ends."""
+        for callback in self._latest().commit():
+            callback()
+
+    async def commit_async(self) -> None:
+        """``commit()`` for async units."""
+        await _run_async(await greenlet_spawn(self._latest().commit))
+
+    def rollback(self) -> None:
+        """Roll back an ``atomic=True`` unit now (nothing it wrote survives)."""
+        self._latest().rollback()
+
+    async def rollback_async(self) -> None:
+        await greenlet_spawn(self._latest().rollback)
+
+    # -- decorator --
+
+    def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+        refuse_generator(function, "unit_of_work")
+        if inspect.iscoroutinefunction(function):
+            return self._wrap_async(function)  # type: ignore[return-value]
+        return self._wrap_sync(function)
+
+    def _wrap_sync(self, function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with self._copy():
+                return function(*args, **kwargs)
+
+        return run
+
+    def _wrap_async(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(function)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with self._copy():
+                return await function(*args, **kwargs)
+
+        return run
+
+    # -- bookkeeping --
+
+    def _copy(self) -> UnitOfWork:
+        return UnitOfWork(*self.targets, kind=self.kind, atomic=self.atomic, every_database=self.every_database)
+
+    def _begin(self, *, is_async: bool) -> _Use:
+        targets = self.targets or ((None,) if not self.every_database else ())
+        managers = [resolve(target, self.kind, is_async=is_async) for target in targets]
+        owner = current_owner()
+        scope = current_scope()
+        use = _Use(owner=owner, is_async=is_async)
+        if scope is None:
+            scope = UnitScope(atomic=self.atomic, every_database=self.every_database)
+            use.token = enter_scope(scope)
+        use.scope = scope
+        for manager in managers:
+            use.add(manager, atomic=self.atomic)
+        self._uses.append(use)
+        return use
+
+    def _take(self) -> _Use:
+        owner = current_owner()
+        for index in range(len(self._uses) - 1, -1, -1):
+            if self._uses[index].owner == owner:
+                return self._uses.pop(index)
+        if not self._uses:  # pragma: no cover - only if __exit__ is called without __enter__
+            raise DatabaseTransactionError("unit_of_work exited without being entered")
+        return self._uses.pop()
+
+    def _latest(self) -> _Use:
+        if not self._uses:
+            raise DatabaseTransactionError("this unit_of_work is not open")
+        return self._uses[-1]
+
+
+def unit_of_work(
+    *targets: Target, kind: str | None = None, atomic: bool = False, every_database: bool = False
+) -> UnitOfWork:
+    """A unit of work on ``targets`` (adapters or session managers; none: the default database).
+
+    Use as ``with unit_of_work(adapter):``, ``async with unit_of_work(async_adapter):`` or
+    ``@unit_of_work(adapter)`` on a request handler, task or job function. ``atomic=True`` makes
+    the whole unit one transaction. ``every_database=True`` also gives a unit to any database
+    first used inside this one (what the web middleware does).
+    """
+    return UnitOfWork(*targets, kind=kind, atomic=atomic, every_database=every_database)
+
+
+@dataclass(eq=False)
+class _Use:
+    """One entered unit of work: the scope it runs in and what it must end."""
+
+    owner: Owner
+    is_async: bool
+    scope: UnitScope = field(default_factory=UnitScope)
+    token: Any = None  # set when this use opened the scope
+    created: list[Unit] = field(default_factory=list)
+    opened: list[Unit] = field(default_factory=list)  # units whose transaction this use began
+    committed: bool = False
+
+    def add(self, manager: BaseSessionManager[Any, Any], *, atomic: bool) -> None:
+        if manager.sessions.block() is not None:
+            return  # inside an atomic block of its own: calls already share that block's session
+        unit, created = self.scope.add(manager, self.owner)  # an atomic scope begins the new unit's transaction
+        began = created and self.scope.atomic
+        if created:
+            self.created.append(unit)
+        if atomic and unit.transaction is None:
+            unit.guard.enter(self.owner)
+            try:
+                self.scope.levels[unit] = unit.begin_transaction(self.owner)
+            finally:
+                unit.guard.exit()
+            began = True
+        if began:
+            self.opened.append(unit)
+
+    def first_session(self) -> Session | AsyncSession | None:
+        units = self.created or list(self.scope.units.values())
+        return units[0].session() if units else None
+
+    def commit(self) -> list[Callback]:
+        """Commit the transactions this use opened (I/O); return the callbacks due."""
+        if self.committed:
+            return []
+        self.committed = True
+        callbacks: list[Callback] = []
+        for unit in self._transactional():
+            level = self.scope.levels.pop(unit)
+            unit.guard.enter(self.owner)
+            try:
+                callbacks += level.transaction.close(level, failed=False)
+            finally:
+                unit.guard.exit()
+        return callbacks
+
+    def rollback(self) -> None:
+        self.committed = True
+        for unit in self._transactional():
+            level = self.scope.levels.pop(unit)
+            unit.guard.enter(self.owner)
+            try:
+                level.transaction.close(level, failed=True)
+            finally:
+                unit.guard.exit()
+
+    def end(self, *, failed: bool, discard: bool = False) -> list[Callback]:
+        """Commit (or roll back) what this use opened, then close the units it created (I/O)."""
+        callbacks: list[Callback] = []
+        try:
+            if failed:
+                self.rollback()
+            else:
+                callbacks = self.commit()
+        finally:
+            closing = self.created + (self.scope.joined_on_demand if self.token is not None else [])
+            for unit in reversed(closing):
+                unit.close(failed=failed, discard=discard)
+                if self.scope.units.get(unit.manager) is unit:
+                    del self.scope.units[unit.manager]
+        return callbacks
+
+    def leave(self) -> None:
+        """Context-variable work, in the caller's context."""
+        if self.token is not None:
+            self.scope.closed = True
+            leave_scope(self.token)
+
+    def _transactional(self) -> list[Unit]:
+        mine = self.opened + (self.scope.joined_on_demand if self.token is not None else [])
+        return [unit for unit in dict.fromkeys(mine) if unit in self.scope.levels]
+
+
+async def _run_async(callbacks: list[Callback]) -> None:
+    for callback in callbacks:
+        outcome = callback()
+        if inspect.isawaitable(outcome):
+            await outcome

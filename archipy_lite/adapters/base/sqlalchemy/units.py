@@ -1,0 +1,263 @@
+"""The machinery behind ``unit_of_work``: a scope of units, one per database, each owning a session and a connection.
+
+A ``Unit`` owns the session of one request, task or job on one database and, from its first
+statement to its end, one pooled connection. Between atomic blocks that connection is in the
+driver's autocommit mode, so each statement is durable when it returns and no transaction stays
+open; an atomic block switches it to a real transaction on the same connection. The ``UnitScope``
+is what a context variable holds: every thread and task that inherits the context (a FastAPI sync
+endpoint in the thread pool, ``asyncio.gather`` inside a request) sees the same units, and a
+``CallGuard`` makes their calls take turns on the session. Closed units and scopes are ignored
+wherever they are still referenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import warnings
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util.concurrency import await_only
+
+from archipy_lite.adapters.base.sqlalchemy.pending_changes import describe_unsaved
+from archipy_lite.adapters.base.sqlalchemy.transactions import (
+    Level,
+    Owner,
+    Transaction,
+    current_owner,
+    discard_connection,
+    end_call_transaction,
+)
+from archipy_lite.models.errors import UnsavedChangesWarning
+
+if TYPE_CHECKING:
+    from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
+
+logger = logging.getLogger(__name__)
+
+
+class UnitScope:
+    """The units of one ``unit_of_work`` scope (a request, a task, a job), by session manager.
+
+    ``atomic``: every unit of the scope runs one transaction, committed when the scope ends.
+    ``every_database``: a database first used inside the scope joins it then (the web middleware
+    uses this, so a database swapped in by a test's dependency override still gets a unit).
+    """
+
+    def __init__(self, *, atomic: bool = False, every_database: bool = False) -> None:
+        self.units: dict[BaseSessionManager[Any, Any], Unit] = {}
+        self.atomic = atomic
+        self.every_database = every_database
+        self.levels: dict[Unit, Level] = {}  # outermost levels the scope opened (atomic scopes)
+        self.joined_on_demand: list[Unit] = []
+        self.closed = False
+
+    def add(self, manager: BaseSessionManager[Any, Any], owner: Owner) -> tuple[Unit, bool]:
+        """The scope's unit for ``manager``, created if needed (no I/O); True when created."""
+        unit = self.units.get(manager)
+        if unit is not None and not unit.closed:
+            return unit, False
+        unit = Unit(manager)
+        self.units[manager] = unit
+        if self.atomic:
+            self.levels[unit] = unit.begin_transaction(owner)  # no I/O: the unit has no connection yet
+        return unit, True
+
+
+_scope: ContextVar[UnitScope | None] = ContextVar("archipy_unit_scope", default=None)
+
+
+def current_scope() -> UnitScope | None:
+    """The open unit scope of this context, if any."""
+    scope = _scope.get()
+    return None if scope is None or scope.closed else scope
+
+
+def current_unit(manager: BaseSessionManager[Any, Any]) -> Unit | None:
+    """The open unit of ``manager`` in this context, if any (joining it first, for scopes that take
+    every database)."""
+    scope = _scope.get()
+    if scope is None or scope.closed:
+        return None
+    unit = scope.units.get(manager)
+    if unit is not None and not unit.closed:
+        return unit
+    if scope.every_database and manager.sessions.block() is None:
+        unit, _ = scope.add(manager, current_owner())
+        scope.joined_on_demand.append(unit)
+        return unit
+    return None
+
+
+def enter_scope(scope: UnitScope) -> Any:
+    """Make ``scope`` current in this context; returns the token for ``leave_scope``."""
+    return _scope.set(scope)
+
+
+def leave_scope(token: Any) -> None:
+    try:
+        _scope.reset(token)
+    except ValueError:  # left from another context (a finalizer): the scope is closed anyway
+        _scope.set(None)
+
+
+class CallGuard:
+    """Lets one thread or task at a time use a shared session; re-entrant for its holder.
+
+    Async units run on one event loop, so a flag suffices while nobody waits; a waiter parks on
+    an ``asyncio.Event`` (from inside the greenlet that runs the call).
+    """
+
+    def __init__(self, *, is_async: bool) -> None:
+        self._is_async = is_async
+        self._lock = threading.RLock()
+        self._free: asyncio.Event | None = None
+        self.holder: Owner | None = None  # who is inside a call now
+        self._depth = 0
+
+    @property
+    def depth(self) -> int:
+        """How many calls the holder is inside (re-entered calls count)."""
+        return self._depth
+
+    def enter(self, owner: Owner) -> None:
+        if self.holder == owner:
+            self._depth += 1
+            return
+        if self._is_async:
+            while self.holder is not None:
+                if self._free is None:
+                    self._free = asyncio.Event()
+                self._free.clear()
+                await_only(self._free.wait())
+        else:
+            self._lock.acquire()
+        self.holder, self._depth = owner, 1
+
+    def exit(self) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        self.holder = None
+        if self._is_async:
+            if self._free is not None:
+                self._free.set()
+        else:
+            self._lock.release()
+
+
+class Unit:
+    """One database's session and connection within a unit scope."""
+
+    def __init__(self, manager: BaseSessionManager[Any, Any]) -> None:
+        self.manager = manager
+        self.guard = CallGuard(is_async=manager.is_async)
+        self.transaction: Transaction | None = None
+        self.closed = False
+        self._session: Session | AsyncSession | None = None
+        self._connection: Connection | None = None
+        self._autocommit = True
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.manager!r}{' closed' if self.closed else ''}>"
+
+    # -- the session and its connection --
+
+    def session(self) -> Any:
+        """The unit's session (``Session`` or ``AsyncSession``), created on first use."""
+        if self._session is None:
+            self._session = self.manager.new_session(unit=self)
+        return self._session
+
+    @property
+    def sync_session(self) -> Session | None:
+        session = self._session
+        return session.sync_session if isinstance(session, AsyncSession) else session
+
+    def connection(self) -> Connection:
+        """The unit's connection, checked out on first use (inside a greenlet for async engines)."""
+        if self._connection is None:
+            engine: Engine | AsyncEngine = self.manager.engine
+            sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+            connection = sync_engine.connect()
+            self._connection = connection
+            if self._autocommit:
+                self.manager.dialect.set_autocommit(connection, True)
+        return self._connection
+
+    def set_autocommit(self, on: bool) -> None:
+        """Switch the held connection between driver autocommit and real transactions (no I/O)."""
+        if on == self._autocommit:
+            return
+        self._autocommit = on
+        if self._connection is not None:
+            self.manager.dialect.set_autocommit(self._connection, on)
+
+    # -- atomic blocks on the unit's session --
+
+    def begin_transaction(self, owner: Owner) -> Level:
+        """Open the outermost atomic level on the unit's session (the connection leaves autocommit)."""
+        session = self.sync_session or _sync(self.session())
+        end_call_transaction(session)
+        self.set_autocommit(False)
+        session.autoflush = True
+        self.transaction = Transaction(session, on_end=self._transaction_ended)
+        return self.transaction.begin(owner)
+
+    def _transaction_ended(self) -> None:
+        self.transaction = None
+        session = self.sync_session
+        if session is not None:
+            session.autoflush = False
+        self.set_autocommit(True)
+
+    # -- the end --
+
+    def close(self, *, failed: bool, discard: bool = False) -> None:
+        """End the unit: roll back an abandoned block, drop unsaved changes, return the connection."""
+        session = self.sync_session
+        try:
+            if self.transaction is not None:
+                self.transaction.abandon()
+            if session is not None:
+                if discard:
+                    discard_connection(session)
+                elif not failed:
+                    _warn_unsaved(session)
+                session.close()
+        finally:
+            self.closed = True
+            self._release_connection(discard=discard)
+
+    def _release_connection(self, *, discard: bool) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if discard:
+                connection.invalidate()
+            elif self._autocommit:
+                self.manager.dialect.set_autocommit(connection, False)
+        finally:
+            connection.close()
+
+
+def _sync(session: Session | AsyncSession) -> Session:
+    return session.sync_session if isinstance(session, AsyncSession) else session
+
+
+def _warn_unsaved(session: Session) -> None:
+    unsaved = describe_unsaved(session, list(session.new) + list(session.dirty) + list(session.deleted))
+    if unsaved:
+        warnings.warn(
+            f"A unit of work ended with unsaved changes, which were discarded: {unsaved}. "
+            "Save changes inside the unit (an adapter call, adapter.get_session().flush(), or an "
+            "atomic block), or discard them explicitly with session.expire(obj).",
+            UnsavedChangesWarning,
+            stacklevel=2,
+        )
