@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import AsyncBaseSQLAlchemyAdapter, BaseSQLAlchemyAdapter
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import AsyncSQLiteSQLAlchemyAdapter, SQLiteSQLAlchemyAdapter
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
-from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic
+from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic, unit_of_work
 
 from models import BaseEntity
 
@@ -77,6 +77,27 @@ class Backend:
         else:
             with block as session:
                 yield session
+
+    @asynccontextmanager
+    async def unit(self, **options: Any) -> AsyncIterator[Any]:
+        """``with unit_of_work(adapter)`` or ``async with ...``, whichever fits the adapter."""
+        unit = unit_of_work(self.adapter, **options)
+        if self.is_async:
+            async with unit as session:
+                yield session
+        else:
+            with unit as session:
+                yield session
+
+    def count_checkouts(self) -> tuple[list[int], Callable[[], None]]:
+        """Count pool checkouts from now on; returns the counter and a function that stops counting."""
+        counter = [0]
+
+        def checkout(*_: Any) -> None:
+            counter[0] += 1
+
+        event.listen(self.sync_engine, "checkout", checkout)
+        return counter, lambda: event.remove(self.sync_engine, "checkout", checkout)
 
     async def flush(self) -> None:
         await self.call(self.adapter.get_session().flush)

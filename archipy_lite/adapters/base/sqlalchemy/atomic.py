@@ -29,7 +29,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, overload
@@ -48,7 +47,14 @@ from archipy_lite.adapters.base.sqlalchemy.transactions import (
     discard_connection,
     typed_error,
 )
-from archipy_lite.adapters.base.sqlalchemy.units import Unit, current_scope, current_unit
+from archipy_lite.adapters.base.sqlalchemy.units import (
+    Unit,
+    current_scope,
+    current_unit,
+    forget_transaction,
+    remember_transaction,
+    visible_transactions,
+)
 from archipy_lite.models.errors import (
     BaseError,
     DatabaseDeadlockError,
@@ -63,9 +69,6 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE = (DatabaseSerializationError, DatabaseDeadlockError)
 Target = Any  # an adapter (anything with .session_manager), a session manager, or None
-
-# Outermost transactions opened in this context, innermost last: for on_commit() without a target.
-_open_transactions: ContextVar[tuple[Transaction, ...]] = ContextVar("archipy_open_transactions", default=())
 
 
 class Atomic:
@@ -207,7 +210,7 @@ class Atomic:
         self._entered.append(entered)
         level = entered.level
         if entered.unit is not None and level is not None and level.is_outermost:
-            _open_transactions.set((*_visible_transactions(), level.transaction))
+            remember_transaction(level.transaction)
 
     def _take(self) -> _Entered:
         """The block being exited: this caller's latest, or (from a finaliser's context) the latest."""
@@ -266,7 +269,7 @@ def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
             raise InvalidArgumentError(f"on_commit(using=...) needs an adapter or a session manager, got {using!r}")
         transaction = manager.atomic_state()
     else:
-        visible = _visible_transactions()
+        visible = visible_transactions()
         transaction = visible[-1] if visible else None
     if transaction is None:
         callback()
@@ -327,7 +330,7 @@ def _plan(manager: BaseSessionManager[Any, Any], durable: bool) -> _Entered:
     sync = _sync_session(session)
     transaction = Transaction(sync, on_end=functools.partial(_close_session, sync), handed_out=session)
     manager.sessions.set_block(transaction)
-    _open_transactions.set((*_visible_transactions(), transaction))
+    remember_transaction(transaction)
     return _Entered(manager, owner, session, standalone=transaction)
 
 
@@ -370,7 +373,7 @@ def _forget(entered: _Entered) -> None:
         return
     if entered.standalone is not None and entered.manager.sessions.block() is transaction:
         entered.manager.sessions.set_block(None)
-    _open_transactions.set(tuple(t for t in _open_transactions.get() if t is not transaction))
+    forget_transaction(transaction)
 
 
 def _close_session(session: Session) -> None:
@@ -379,15 +382,6 @@ def _close_session(session: Session) -> None:
     except Exception:
         logger.debug("closing an atomic session raised", exc_info=True)
         discard_connection(session)
-
-
-def _visible_transactions() -> tuple[Transaction, ...]:
-    owner = current_owner()
-    return tuple(
-        t
-        for t in _open_transactions.get()
-        if not t.closed and (t.owner == owner or getattr(t.session, "unit", None) is not None)
-    )
 
 
 def _check_durable(durable: bool) -> None:

@@ -219,7 +219,10 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
     if not session.autocommit or session.in_call():
         return None
     with session.call(single_statement=True):
-        frozen = state.invoke_statement().freeze()
+        result = state.invoke_statement()
+        if not getattr(result, "returns_rows", True):
+            return result  # DML without RETURNING: already closed, its rowcount stays readable
+        frozen = result.freeze()  # rows buffered: the result outlives the call's connection
     return frozen()
 
 

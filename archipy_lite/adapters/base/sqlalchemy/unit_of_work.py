@@ -26,7 +26,14 @@ from sqlalchemy.util import greenlet_spawn
 from archipy_lite.adapters.base.sqlalchemy.atomic import refuse_generator, resolve
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import Callback, Owner, current_owner
-from archipy_lite.adapters.base.sqlalchemy.units import Unit, UnitScope, current_scope, enter_scope, leave_scope
+from archipy_lite.adapters.base.sqlalchemy.units import (
+    Unit,
+    UnitScope,
+    current_scope,
+    enter_scope,
+    leave_scope,
+    remember_transaction,
+)
 from archipy_lite.models.errors import DatabaseTransactionError
 
 P = ParamSpec("P")
@@ -141,6 +148,9 @@ class UnitOfWork:
         use.scope = scope
         for manager in managers:
             use.add(manager, atomic=self.atomic)
+        for unit in use.opened:
+            if unit.transaction is not None:
+                remember_transaction(unit.transaction)
         self._uses.append(use)
         return use
 

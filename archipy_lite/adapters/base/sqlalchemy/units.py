@@ -70,6 +70,27 @@ class UnitScope:
 
 
 _scope: ContextVar[UnitScope | None] = ContextVar("archipy_unit_scope", default=None)
+# Outermost transactions opened in this context, innermost last: for on_commit() without a target.
+_open_transactions: ContextVar[tuple[Transaction, ...]] = ContextVar("archipy_open_transactions", default=())
+
+
+def remember_transaction(transaction: Transaction) -> None:
+    """Record an outermost transaction opened in this context (for ``on_commit`` without a target)."""
+    _open_transactions.set((*visible_transactions(), transaction))
+
+
+def forget_transaction(transaction: Transaction) -> None:
+    _open_transactions.set(tuple(t for t in _open_transactions.get() if t is not transaction))
+
+
+def visible_transactions() -> tuple[Transaction, ...]:
+    """Open transactions this thread/task may join: its own, and those of units it shares."""
+    owner = current_owner()
+    return tuple(
+        t
+        for t in _open_transactions.get()
+        if not t.closed and (t.owner == owner or getattr(t.session, "unit", None) is not None)
+    )
 
 
 def current_scope() -> UnitScope | None:
