@@ -11,6 +11,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
+from archipy_lite.adapters.base.sqlalchemy.unit_of_work import UnitOfWork
 from archipy_lite.context._generators import any_manager, describe, sync_manager
 from archipy_lite.context.errors import ContextError, ResourceTeardownError
 from archipy_lite.context.meta import Meta
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 class Context:
     """One request's state: read-only ``meta``, lazy resources (``ctx.db``), the ``dal``.
+
+    A context is also a unit of work: every database used inside it (through any adapter)
+    shares one session and one pooled connection until the context ends.
 
     Enter it once with ``with`` (or ``async with``, which also allows async middleware
     and resources); a second entry raises ``ContextError``. While it is open it is the
@@ -57,6 +61,8 @@ class Context:
         self._token: Token[Context | None] | None = None
         self._entered = False
         self._lock = threading.Lock()
+        # A context is a unit of work: every database it uses shares one session and connection.
+        self._unit = UnitOfWork(every_database=True)
 
     @property
     def meta(self) -> Meta:
@@ -91,6 +97,7 @@ class Context:
     def __enter__(self) -> Context:
         stack = ExitStack()
         self._activate(stack, allow_async=False)
+        self._unit.__enter__()
         try:
             for middleware in self._middleware:
                 stack.enter_context(sync_manager(middleware(self), self._what(middleware)))
@@ -112,7 +119,10 @@ class Context:
                 leaving = None if suppressed else exc
             failures = self._resources.close()
         finally:
-            self._deactivate()
+            try:
+                self._unit.__exit__(type(leaving) if leaving else None, leaving, None)
+            finally:
+                self._deactivate()
         return _settle(exc, leaving, failures)
 
     # -- async --
@@ -120,6 +130,7 @@ class Context:
     async def __aenter__(self) -> Context:
         stack = AsyncExitStack()
         self._activate(stack, allow_async=True)
+        await self._unit.__aenter__()
         try:
             for middleware in self._middleware:
                 manager = any_manager(middleware(self), self._what(middleware))
@@ -145,7 +156,10 @@ class Context:
                 leaving = None if suppressed else exc
             failures = await self._resources.aclose()
         finally:
-            self._deactivate()
+            try:
+                await self._unit.__aexit__(type(leaving) if leaving else None, leaving, None)
+            finally:
+                self._deactivate()
         return _settle(exc, leaving, failures)
 
     # -- shared --

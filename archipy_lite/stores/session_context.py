@@ -1,8 +1,8 @@
 """microcosm-postgres style sessions: ``SessionContext``, ``transaction()`` and ``recreate_all()``.
 
-``SessionContext(adapter)`` makes ``adapter`` the database that ``transaction()``
-binds to inside the ``with`` block (per thread and task, via contextvars).
-``transaction()`` is ``atomic`` under another name.
+``SessionContext(adapter)`` is a unit of work under microcosm's name: inside the ``with``
+block every call on ``adapter`` shares one session and connection, and ``transaction()``
+binds to ``adapter``. ``transaction()`` is ``atomic`` under another name.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 
 from archipy_lite.adapters.base.sqlalchemy.atomic import Atomic
+from archipy_lite.adapters.base.sqlalchemy.unit_of_work import UnitOfWork
 from archipy_lite.models.entities.sqlalchemy.base_entities import BaseEntity
 from archipy_lite.models.errors import InvalidArgumentError
 
@@ -27,7 +28,8 @@ _created_lock = threading.Lock()
 
 
 class SessionContext:
-    """Bind ``transaction()`` to ``adapter`` for the duration of a ``with`` block (sync adapters)."""
+    """A unit of work on ``adapter`` that ``transaction()`` binds to (``with``, or ``async with``
+    for async adapters)."""
 
     def __init__(self, adapter: Any, metadata: MetaData | None = None) -> None:
         if not hasattr(adapter, "session_manager"):
@@ -35,16 +37,40 @@ class SessionContext:
         self.adapter = adapter
         self.metadata = metadata if metadata is not None else BaseEntity.metadata
         self._token: Token[SessionContext | None] | None = None
+        self._unit = UnitOfWork(adapter)
 
     def __enter__(self) -> SessionContext:
-        if self._token is not None:
-            raise InvalidArgumentError("This SessionContext is already open")
-        self._token = _current.set(self)
+        self._open()
+        self._unit.__enter__()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        try:
+            self._unit.__exit__(exc_type, exc, tb)
+        finally:
+            self._close()
+
+    async def __aenter__(self) -> SessionContext:
+        self._open()
+        await self._unit.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self._unit.__aexit__(exc_type, exc, tb)
+        finally:
+            self._close()
+
+    def _open(self) -> None:
+        if self._token is not None:
+            raise InvalidArgumentError("This SessionContext is already open")
+        self._token = _current.set(self)
+
+    def _close(self) -> None:
         if self._token is not None:
             _current.reset(self._token)
             self._token = None
