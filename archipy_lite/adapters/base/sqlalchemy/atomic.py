@@ -286,14 +286,20 @@ def refuse_generator(function: Callable[..., Any], name: str) -> None:
         )
 
 
-def resolve(target: Target, kind: str | None, *, is_async: bool) -> BaseSessionManager[Any, Any]:
-    """The session manager a block (or unit) binds to; see ``atomic``."""
+def resolve(
+    target: Target, kind: str | None, *, is_async: bool, sync_in_async: bool = False
+) -> BaseSessionManager[Any, Any]:
+    """The session manager a block (or unit) binds to; see ``atomic``.
+
+    ``sync_in_async``: an ``async with`` may take a sync database too (units of work do: their I/O
+    for it runs in a thread).
+    """
     manager = getattr(target, "session_manager", target)
     if manager is None:
         manager = _from_scope(kind, is_async) or default_session_manager(kind or _only_kind(), is_async=is_async)
     if not isinstance(manager, BaseSessionManager):
         raise InvalidArgumentError(f"cannot bind an atomic block or unit of work to {type(target).__name__}")
-    if manager.is_async != is_async:
+    if manager.is_async != is_async and not (sync_in_async and is_async):
         use = "async with / an async function" if manager.is_async else "with / a plain function"
         raise InvalidArgumentError(f"{manager!r} must be used with {use}")
     return manager

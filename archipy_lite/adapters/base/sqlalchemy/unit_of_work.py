@@ -83,7 +83,7 @@ class UnitOfWork:
         cancelled = isinstance(exc, asyncio.CancelledError)
         try:
             # Shielded: a cancellation arriving now must not leave a transaction or connection behind.
-            callbacks = await asyncio.shield(greenlet_spawn(use.end, failed=exc is not None, discard=cancelled))
+            callbacks = await asyncio.shield(_end_async(use, failed=exc is not None, discard=cancelled))
         finally:
             use.leave()
         await _run_async(callbacks)
@@ -93,19 +93,19 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit an ``atomic=True`` unit now; the unit goes on between atomic blocks until it ends."""
-        for callback in self._latest().commit():
+        for callback in self._latest().finish(failed=False):
             callback()
 
     async def commit_async(self) -> None:
-        """``commit()`` for async units."""
-        await _run_async(await greenlet_spawn(self._latest().commit))
+        """``commit()`` from async code (async databases in a greenlet, sync ones in a thread)."""
+        await _run_async(await _finish_async(self._latest(), failed=False))
 
     def rollback(self) -> None:
         """Roll back an ``atomic=True`` unit now (nothing it wrote survives)."""
-        self._latest().rollback()
+        self._latest().finish(failed=True)
 
     async def rollback_async(self) -> None:
-        await greenlet_spawn(self._latest().rollback)
+        await _finish_async(self._latest(), failed=True)
 
     # -- decorator --
 
@@ -138,7 +138,7 @@ class UnitOfWork:
 
     def _begin(self, *, is_async: bool) -> _Use:
         targets = self.targets or ((None,) if not self.every_database else ())
-        managers = [resolve(target, self.kind, is_async=is_async) for target in targets]
+        managers = [resolve(target, self.kind, is_async=is_async, sync_in_async=True) for target in targets]
         owner = current_owner()
         scope = current_scope()
         use = _Use(owner=owner, is_async=is_async)
@@ -192,7 +192,6 @@ class _Use:
     token: Any = None  # set when this use opened the scope
     created: list[Unit] = field(default_factory=list)
     opened: list[Unit] = field(default_factory=list)  # units whose transaction this use began
-    committed: bool = False
 
     def add(self, manager: BaseSessionManager[Any, Any], *, atomic: bool) -> None:
         if manager.sessions.block() is not None:
@@ -215,46 +214,43 @@ class _Use:
         units = self.created or list(self.scope.units.values())
         return units[0].session() if units else None
 
-    def commit(self) -> list[Callback]:
-        """Commit the transactions this use opened (I/O); return the callbacks due."""
-        if self.committed:
-            return []
-        self.committed = True
+    def flavours(self) -> set[bool]:
+        """Which kinds of database (async: True) this use must finish."""
+        return {unit.manager.is_async for unit in self._owned()}
+
+    def finish(self, *, failed: bool, is_async: bool | None = None) -> list[Callback]:
+        """Commit (or roll back) the transactions this use opened (I/O); return the callbacks due.
+
+        ``is_async``: only the async (True) or sync (False) databases; None: all of them.
+        """
         callbacks: list[Callback] = []
-        for unit in self._transactional():
-            level = self.scope.levels.pop(unit)
+        for unit in self._mine(self.opened + self._on_demand(), is_async):
+            level = self.scope.levels.pop(unit, None)
+            if level is None:
+                continue  # already committed (an early commit before the response)
             unit.guard.enter(self.owner)
             try:
-                callbacks += level.transaction.close(level, failed=False)
+                callbacks += level.transaction.close(level, failed=failed)
             finally:
                 unit.guard.exit()
         return callbacks
 
-    def rollback(self) -> None:
-        self.committed = True
-        for unit in self._transactional():
-            level = self.scope.levels.pop(unit)
-            unit.guard.enter(self.owner)
-            try:
-                level.transaction.close(level, failed=True)
-            finally:
-                unit.guard.exit()
+    def close(self, *, failed: bool, discard: bool = False, is_async: bool | None = None) -> None:
+        """Close the units this use created (I/O): an unfinished transaction rolls back."""
+        for unit in reversed(self._mine(self._owned(), is_async)):
+            unit.close(failed=failed, discard=discard)
+            if self.scope.units.get(unit.manager) is unit:
+                del self.scope.units[unit.manager]
 
     def end(self, *, failed: bool, discard: bool = False) -> list[Callback]:
-        """Commit (or roll back) what this use opened, then close the units it created (I/O)."""
-        callbacks: list[Callback] = []
+        """``finish`` then ``close``, for every database (sync callers)."""
         try:
-            if failed:
-                self.rollback()
-            else:
-                callbacks = self.commit()
+            return self.finish(failed=failed)
+        except BaseException:
+            failed = True
+            raise
         finally:
-            closing = self.created + (self.scope.joined_on_demand if self.token is not None else [])
-            for unit in reversed(closing):
-                unit.close(failed=failed, discard=discard)
-                if self.scope.units.get(unit.manager) is unit:
-                    del self.scope.units[unit.manager]
-        return callbacks
+            self.close(failed=failed, discard=discard)
 
     def leave(self) -> None:
         """Context-variable work, in the caller's context."""
@@ -262,9 +258,37 @@ class _Use:
             self.scope.closed = True
             leave_scope(self.token)
 
-    def _transactional(self) -> list[Unit]:
-        mine = self.opened + (self.scope.joined_on_demand if self.token is not None else [])
-        return [unit for unit in dict.fromkeys(mine) if unit in self.scope.levels]
+    def _owned(self) -> list[Unit]:
+        return self.created + self._on_demand()
+
+    def _on_demand(self) -> list[Unit]:
+        return list(self.scope.joined_on_demand) if self.token is not None else []
+
+    @staticmethod
+    def _mine(units: list[Unit], is_async: bool | None) -> list[Unit]:
+        chosen = dict.fromkeys(unit for unit in units if is_async is None or unit.manager.is_async == is_async)
+        return list(chosen)
+
+
+async def _finish_async(use: _Use, *, failed: bool) -> list[Callback]:
+    """``use.finish`` for async databases in a greenlet and for sync ones in a thread (never on the loop)."""
+    callbacks = await greenlet_spawn(use.finish, failed=failed, is_async=True)
+    if False in use.flavours():
+        callbacks += await asyncio.to_thread(use.finish, failed=failed, is_async=False)
+    return callbacks
+
+
+async def _end_async(use: _Use, *, failed: bool, discard: bool) -> list[Callback]:
+    flavours = use.flavours()
+    try:
+        return await _finish_async(use, failed=failed)
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        await greenlet_spawn(use.close, failed=failed, discard=discard, is_async=True)
+        if False in flavours:
+            await asyncio.to_thread(use.close, failed=failed, discard=discard, is_async=False)
 
 
 async def _run_async(callbacks: list[Callback]) -> None:
