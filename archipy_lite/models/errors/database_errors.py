@@ -79,7 +79,7 @@ class DatabaseSerializationError(DatabaseTransactionError):
 
     code = "DATABASE_SERIALIZATION_FAILURE"
     default_message = "The transaction conflicted with a concurrent transaction."
-    http_status = 409
+    http_status = 503  # transient: the same request can succeed if sent again (see Retry-After)
     retryable = True
 
 
@@ -88,7 +88,7 @@ class DatabaseDeadlockError(DatabaseTransactionError):
 
     code = "DATABASE_DEADLOCK"
     default_message = "The transaction was aborted to resolve a deadlock."
-    http_status = 409
+    http_status = 503  # transient, like a serialization failure
     retryable = True
 
 
