@@ -291,3 +291,21 @@ async def test_dependency_overrides_run_the_same_app_on_sqlite(
     assert rows(postgres_dsn, "SELECT count(*) FROM web_customers") == [(0,)]
     pool = sqlite_adapter.session_manager.engine.sync_engine.pool
     assert await eventually(lambda: pool.checkedout() == 0)
+
+
+def test_a_websocket_connection_is_one_unit_but_never_one_transaction(
+    adapters: tuple[Any, Any], postgres_dsn: str
+) -> None:
+    from starlette.testclient import TestClient
+
+    sync_adapter, async_adapter = adapters
+    with sync_adapter.session_manager.engine.begin() as connection:
+        connection.execute(text("TRUNCATE web_orders, web_customers"))
+    app, _, _ = build_app(sync_adapter, async_adapter)  # atomic=True applies to HTTP requests only
+    with TestClient(app) as client, client.websocket_connect("/ws") as websocket:
+        websocket.send_text("ws1@example.com")
+        assert websocket.receive_text() == "stored ws1@example.com"
+        assert rows(postgres_dsn, "SELECT email FROM web_customers") == [("ws1@example.com",)]  # durable already
+        websocket.send_text("ws2@example.com")
+        assert websocket.receive_text() == "stored ws2@example.com"
+    assert rows(postgres_dsn, "SELECT count(*) FROM web_customers") == [(2,)]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select, text
@@ -136,6 +136,13 @@ def build_app(
     @app.get("/database")
     async def which_database(port: AsyncPort) -> dict[str, str]:
         return {"dialect": port.session_manager.engine.dialect.name}
+
+    @app.websocket("/ws")
+    async def websocket_orders(websocket: WebSocket, port: AsyncPort) -> None:
+        await websocket.accept()
+        async for email in websocket.iter_text():
+            await port.create(Customer(email=email))
+            await websocket.send_text(f"stored {email}")
 
     @app.post("/raw-sql")
     async def raw_sql(port: AsyncPort) -> dict[str, int]:

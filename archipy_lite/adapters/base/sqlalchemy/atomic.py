@@ -37,19 +37,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager
+from archipy_lite.adapters.base.sqlalchemy.binding import Target, decorate, resolve
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
     Callback,
     Level,
     Transaction,
+    close_quietly,
     current_owner,
     discard_connection,
     typed_error,
 )
 from archipy_lite.adapters.base.sqlalchemy.units import (
     Unit,
-    current_scope,
     current_unit,
     forget_transaction,
     remember_transaction,
@@ -68,7 +68,6 @@ R = TypeVar("R")
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (DatabaseSerializationError, DatabaseDeadlockError)
-Target = Any  # an adapter (anything with .session_manager), a session manager, or None
 
 
 class Atomic:
@@ -153,10 +152,8 @@ class Atomic:
     # -- decorator --
 
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
-        refuse_generator(function, "atomic")
-        if inspect.iscoroutinefunction(function):
-            return self._wrap_async(function)  # type: ignore[return-value]
-        return self._wrap_sync(function)
+        wrappers: dict[str, Any] = {"wrap_sync": self._wrap_sync, "wrap_async": self._wrap_async}
+        return decorate(function, "atomic", **wrappers)
 
     def _wrap_sync(self, function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
@@ -277,34 +274,6 @@ def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
     transaction.on_commit(callback)
 
 
-def refuse_generator(function: Callable[..., Any], name: str) -> None:
-    """Generators run after the decorator returns, outside its block: refuse them loudly."""
-    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
-        raise InvalidArgumentError(
-            f"@{name} cannot decorate the generator function {function.__qualname__}: its body runs after "
-            f"the call returns, outside the block. Use `with {name}(...):` inside the generator instead."
-        )
-
-
-def resolve(
-    target: Target, kind: str | None, *, is_async: bool, sync_in_async: bool = False
-) -> BaseSessionManager[Any, Any]:
-    """The session manager a block (or unit) binds to; see ``atomic``.
-
-    ``sync_in_async``: an ``async with`` may take a sync database too (units of work do: their I/O
-    for it runs in a thread).
-    """
-    manager = getattr(target, "session_manager", target)
-    if manager is None:
-        manager = _from_scope(kind, is_async) or default_session_manager(kind or _only_kind(), is_async=is_async)
-    if not isinstance(manager, BaseSessionManager):
-        raise InvalidArgumentError(f"cannot bind an atomic block or unit of work to {type(target).__name__}")
-    if manager.is_async != is_async and not (sync_in_async and is_async):
-        use = "async with / an async function" if manager.is_async else "with / a plain function"
-        raise InvalidArgumentError(f"{manager!r} must be used with {use}")
-    return manager
-
-
 # --- one block, from plan to close. _open and _close do I/O (async runs them in a greenlet);
 # context variables are only touched by the caller, in its own context.
 
@@ -334,7 +303,7 @@ def _plan(manager: BaseSessionManager[Any, Any], durable: bool) -> _Entered:
         return _Entered(manager, owner, unit.session(), unit=unit)
     session = manager.new_session()
     sync = _sync_session(session)
-    transaction = Transaction(sync, on_end=functools.partial(_close_session, sync), handed_out=session)
+    transaction = Transaction(sync, on_end=functools.partial(close_quietly, sync), handed_out=session)
     manager.sessions.set_block(transaction)
     remember_transaction(transaction)
     return _Entered(manager, owner, session, standalone=transaction)
@@ -361,7 +330,7 @@ def _close(entered: _Entered, failed: bool) -> list[Callback]:
     if level is None:  # opening failed: a standalone session may still need closing
         if entered.standalone is not None and not entered.standalone.closed:
             entered.standalone.closed = True
-            _close_session(entered.standalone.session)
+            close_quietly(entered.standalone.session)
         return []
     unit = entered.unit
     if unit is None:
@@ -382,14 +351,6 @@ def _forget(entered: _Entered) -> None:
     forget_transaction(transaction)
 
 
-def _close_session(session: Session) -> None:
-    try:
-        session.close()
-    except Exception:
-        logger.debug("closing an atomic session raised", exc_info=True)
-        discard_connection(session)
-
-
 def _check_durable(durable: bool) -> None:
     if durable:
         raise DatabaseTransactionError("A durable atomic block cannot be nested inside another atomic block.")
@@ -397,22 +358,6 @@ def _check_durable(durable: bool) -> None:
 
 def _sync_session(session: Session | AsyncSession) -> Session:
     return session.sync_session if isinstance(session, AsyncSession) else session
-
-
-def _from_scope(kind: str | None, is_async: bool) -> BaseSessionManager[Any, Any] | None:
-    """The database of the current unit of work, when exactly one fits."""
-    scope = current_scope()
-    if scope is None:
-        return None
-    fits = [m for m, u in scope.units.items() if not u.closed and m.is_async == is_async and kind in (None, m.kind)]
-    return fits[0] if len(fits) == 1 else None
-
-
-def _only_kind() -> str:
-    kinds = {m.kind for m in BaseSessionManager.live_managers()}
-    if len(kinds) == 1:
-        return kinds.pop()
-    return "postgres"
 
 
 def _outgoing(exc: BaseException) -> BaseException | None:

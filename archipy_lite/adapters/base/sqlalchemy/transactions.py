@@ -193,6 +193,15 @@ def rollback_quietly(session: Session) -> None:
         discard_connection(session)
 
 
+def close_quietly(session: Session) -> None:
+    """Close a session whose work is over; a broken connection is discarded instead."""
+    try:
+        session.close()
+    except Exception:
+        logger.debug("closing a session raised; discarding the connection", exc_info=True)
+        discard_connection(session)
+
+
 def discard_connection(session: Session) -> None:
     """Drop the session's connection without talking to it (after a failure or a cancellation).
 

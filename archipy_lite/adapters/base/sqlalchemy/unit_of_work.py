@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from archipy_lite.adapters.base.sqlalchemy.atomic import refuse_generator, resolve
+from archipy_lite.adapters.base.sqlalchemy.binding import Target, decorate, resolve
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import Callback, Owner, current_owner
 from archipy_lite.adapters.base.sqlalchemy.units import (
@@ -38,7 +38,6 @@ from archipy_lite.models.errors import DatabaseTransactionError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Target = Any
 
 
 class UnitOfWork:
@@ -110,10 +109,8 @@ class UnitOfWork:
     # -- decorator --
 
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
-        refuse_generator(function, "unit_of_work")
-        if inspect.iscoroutinefunction(function):
-            return self._wrap_async(function)  # type: ignore[return-value]
-        return self._wrap_sync(function)
+        wrappers: dict[str, Any] = {"wrap_sync": self._wrap_sync, "wrap_async": self._wrap_async}
+        return decorate(function, "unit_of_work", **wrappers)
 
     def _wrap_sync(self, function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
