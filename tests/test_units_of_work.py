@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 
 from archipy_lite import atomic, on_commit, unit_of_work
 from archipy_lite.models.errors import (
+    DatabaseConnectionError,
     InvalidArgumentError,
     LazyLoadError,
     PendingChangesError,
@@ -454,3 +455,42 @@ async def test_unit_of_work_decorates_an_async_task_function(db: Backend) -> Non
     with pytest.raises(RuntimeError):
         await task("bad")
     assert await committed_usernames(db) == {"alice"}
+
+
+# --- a connection that dies inside a unit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("db", backend_params(kind="postgres"), indirect=True)
+async def test_a_unit_whose_connection_dies_goes_on_with_a_new_one_in_autocommit(db: Backend) -> None:
+    async with db.unit():
+        pid = (await db.call(db.adapter.execute, text("SELECT pg_backend_pid()"))).scalar_one()
+        with psycopg.connect(plain_dsn(db), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(DatabaseConnectionError):
+            await db.call(db.adapter.execute, text("SELECT 1"))
+        await db.call(
+            db.adapter.execute,
+            text(
+                "INSERT INTO users (uuid, created_at, updated_at, username, email) "
+                "VALUES (gen_random_uuid(), now(), now(), 'raw', 'raw@example.com')"
+            ),
+        )
+        assert await committed_usernames(db) == {"raw"}  # durable while the unit is open
+        await db.call(db.adapter.create, user("after-the-crash"))
+        assert await committed_usernames(db) == {"raw", "after-the-crash"}
+        await db.call(db.adapter.execute, text("UPDATE users SET full_name = 'set'"))
+        assert await full_names(db) == {"raw": "set", "after-the-crash": "set"}
+        new_pid = (await db.call(db.adapter.execute, text("SELECT pg_backend_pid()"))).scalar_one()
+        assert new_pid != pid
+        assert idle_in_transaction(db) == 0
+    assert db.checked_out() == 0
+
+
+async def test_a_unit_opened_inside_an_atomic_block_joins_the_block(db: Backend) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.atomic() as block_session:
+            async with db.unit() as unit_session:
+                assert unit_session is block_session
+                await db.call(db.adapter.create, user("rolled-back-with-the-block"))
+            raise RuntimeError("the block fails after the unit ended")
+    assert await committed_usernames(db) == set()

@@ -189,10 +189,13 @@ class _Use:
     token: Any = None  # set when this use opened the scope
     created: list[Unit] = field(default_factory=list)
     opened: list[Unit] = field(default_factory=list)  # units whose transaction this use began
+    joined_sessions: list[Any] = field(default_factory=list)  # sessions of atomic blocks it runs inside
 
     def add(self, manager: BaseSessionManager[Any, Any], *, atomic: bool) -> None:
-        if manager.sessions.block() is not None:
-            return  # inside an atomic block of its own: calls already share that block's session
+        block = manager.sessions.block()
+        if block is not None:  # inside an atomic block of its own: calls already share its session
+            self.joined_sessions.append(block.handed_out)
+            return
         unit, created = self.scope.add(manager, self.owner)  # an atomic scope begins the new unit's transaction
         began = created and self.scope.atomic
         if created:
@@ -208,6 +211,8 @@ class _Use:
             self.opened.append(unit)
 
     def first_session(self) -> Session | AsyncSession | None:
+        if self.joined_sessions:
+            return self.joined_sessions[0]  # type: ignore[no-any-return]
         units = self.created or list(self.scope.units.values())
         return units[0].session() if units else None
 

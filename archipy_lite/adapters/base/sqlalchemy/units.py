@@ -201,23 +201,42 @@ class Unit:
         return session.sync_session if isinstance(session, AsyncSession) else session
 
     def connection(self) -> Connection:
-        """The unit's connection, checked out on first use (inside a greenlet for async engines)."""
-        if self._connection is None:
+        """The unit's connection, checked out on first use (inside a greenlet for async engines).
+
+        A connection that died (invalidated after a disconnect) is replaced by a new one in the
+        unit's current mode: SQLAlchemy would reconnect it by itself, but in the pool's default
+        mode, where a lone statement would wait for a COMMIT that never comes.
+        """
+        connection = self._connection
+        if connection is not None and connection.invalidated:
+            self._drop_dead_connection()
+            connection = None
+        if connection is None:
             engine: Engine | AsyncEngine = self.manager.engine
             sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
             connection = sync_engine.connect()
             self._connection = connection
             if self._autocommit:
                 self.manager.dialect.set_autocommit(connection, True)
-        return self._connection
+        return connection
 
     def set_autocommit(self, on: bool) -> None:
         """Switch the held connection between driver autocommit and real transactions (no I/O)."""
         if on == self._autocommit:
             return
         self._autocommit = on
-        if self._connection is not None:
+        if self._connection is not None and self._connection.invalidated:
+            self._drop_dead_connection()  # the next statement gets a new one, in this mode
+        elif self._connection is not None:
             self.manager.dialect.set_autocommit(self._connection, on)
+
+    def _drop_dead_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:
+                logger.debug("closing a dead connection raised", exc_info=True)
 
     # -- atomic blocks on the unit's session --
 
@@ -260,10 +279,13 @@ class Unit:
         if connection is None:
             return
         try:
-            if discard:
+            if discard or connection.invalidated:
                 connection.invalidate()
             elif self._autocommit:
                 self.manager.dialect.set_autocommit(connection, False)
+        except Exception:
+            logger.debug("restoring a connection's mode failed; discarding it", exc_info=True)
+            connection.invalidate()
         finally:
             connection.close()
 
