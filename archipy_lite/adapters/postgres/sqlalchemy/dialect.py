@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import uuid
+from typing import Any
 
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -20,6 +21,8 @@ def _libpq_arguments(config: PostgresSQLAlchemyConfig) -> dict[str, Any]:
         arguments["application_name"] = config.APPLICATION_NAME
     if config.STATEMENT_TIMEOUT:
         arguments["options"] = f"-c statement_timeout={config.STATEMENT_TIMEOUT}"
+    if config.POOLER_MODE == "transaction":
+        arguments["prepare_threshold"] = None  # psycopg would otherwise prepare a statement run 5 times
     ssl = {
         "sslmode": config.SSL_MODE,
         "sslrootcert": config.SSL_ROOT_CERT,
@@ -28,6 +31,20 @@ def _libpq_arguments(config: PostgresSQLAlchemyConfig) -> dict[str, Any]:
     }
     arguments.update({key: value for key, value in ssl.items() if value is not None})
     return arguments
+
+
+def _unique_statement_name() -> str:
+    return f"__archipy_{uuid.uuid4().hex}__"
+
+
+# Behind a transaction pooler the next transaction may run on another server connection: asyncpg's
+# statement cache and SQLAlchemy's must be off, and the statements SQLAlchemy still prepares (it
+# prepares every one) need names no other client of the same server connection can be using.
+_ASYNCPG_BEHIND_TRANSACTION_POOLER: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unique_statement_name,
+}
 
 
 def _asyncpg_arguments(config: PostgresSQLAlchemyConfig, url: URL) -> tuple[URL, dict[str, Any]]:
@@ -42,6 +59,8 @@ def _asyncpg_arguments(config: PostgresSQLAlchemyConfig, url: URL) -> tuple[URL,
         server_settings["statement_timeout"] = str(config.STATEMENT_TIMEOUT)
     if server_settings:
         arguments["server_settings"] = server_settings
+    if config.POOLER_MODE == "transaction":
+        arguments.update(_ASYNCPG_BEHIND_TRANSACTION_POOLER)
     sslmode = url.query.get("sslmode") or config.SSL_MODE
     if "sslmode" in url.query:
         url = url.difference_update_query(["sslmode"])
@@ -64,13 +83,17 @@ class PostgresDialect:
     async_engine_per_event_loop = True  # asyncpg connections belong to the loop that opened them
     # The driver's autocommit mode; SQLAlchemy restores the isolation level when the connection
     # goes back to the pool (an attribute on the driver connection, no round trip).
-    single_statement_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
+    single_statement_options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
     rollback_before_discard = False
 
     def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)
         if url.get_driver_name() == "asyncpg":
             url, connect_args = _asyncpg_arguments(config, url)
+            if config.POOLER_MODE == "transaction":
+                # asyncpg prepares and executes in two round trips, which a transaction pooler may send
+                # to two server connections: a lone statement must run inside BEGIN ... COMMIT.
+                self.single_statement_options = {}
         else:
             connect_args = _libpq_arguments(config)
         connect_args.update(config.CONNECT_ARGS)
