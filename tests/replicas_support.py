@@ -7,6 +7,7 @@ every address is read from the cluster when a test asks, never kept from an earl
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Iterator
@@ -159,3 +160,11 @@ def wait_until(condition: Any, timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+async def eventually(condition: Any, seconds: float = 10) -> None:
+    """``wait_until`` for async tests: the event loop keeps running meanwhile."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
