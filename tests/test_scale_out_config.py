@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
+from archipy_lite.adapters.postgres.sqlalchemy.compatibility import version_from_setting
 from archipy_lite.adapters.postgres.sqlalchemy.dialect import PostgresDialect
 from archipy_lite.configs import BaseConfig, PostgresSQLAlchemyConfig
 from archipy_lite.configs.replica_settings import read_replica_configs
@@ -229,3 +230,26 @@ def test_a_pooler_refuses_statement_timeout_with_a_way_out(mode: str) -> None:
         PostgresSQLAlchemyConfig(POOLER_MODE=mode, STATEMENT_TIMEOUT=5000)
     assert caught.value.details["fields"] == ["POOLER_MODE"]
     assert "ALTER ROLE" in str(caught.value)
+
+
+# --- PostgreSQL-compatible servers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "version"),
+    [
+        ("13.0.0", (13, 0, 0)),
+        ("15.20 (Debian 15.20-0+deb12u1)", (15, 20)),
+        ("18devel", (18,)),
+        ("11.2-YB-2.20", (11, 2)),
+    ],
+)
+def test_the_server_version_setting_is_read_when_version_does_not_name_postgresql(
+    setting: str, version: tuple[int, ...]
+) -> None:
+    assert version_from_setting(setting) == version
+
+
+def test_a_server_version_without_a_number_is_refused() -> None:
+    with pytest.raises(ValueError, match="version number"):
+        version_from_setting("unknown")

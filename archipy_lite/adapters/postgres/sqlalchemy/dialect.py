@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.engine import URL, Connection, Engine
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
+from archipy_lite.adapters.postgres.sqlalchemy.compatibility import accept_foreign_version_strings
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.models.errors import ConfigurationError
 
@@ -100,7 +101,8 @@ class PostgresDialect:
         return url, {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
 
     def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:
-        """PostgreSQL needs no connect-time hooks."""
+        """Read the version of PostgreSQL-compatible servers too (CockroachDB)."""
+        accept_foreign_version_strings(engine)
 
     def recover_autocommit(self, connection: Connection) -> None:
         """asyncpg leaves the server inside an implicit transaction when it refuses a parameter it
