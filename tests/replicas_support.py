@@ -72,7 +72,8 @@ def restore(cluster: ReplicatedCluster) -> None:
 def primary_query(cluster: ReplicatedCluster, sql: str) -> Any:
     """One value from the current primary, on a connection of its own."""
     with psycopg.connect(cluster.primary.dsn(DATABASE), autocommit=True) as connection:
-        row = connection.execute(sql).fetchone()  # type: ignore[call-overload]
+        cursor = connection.execute(sql)  # type: ignore[call-overload]
+        row = cursor.fetchone() if cursor.description is not None else None
     return row[0] if row else None
 
 

@@ -7,19 +7,22 @@ receives and stores the WAL) but are not applied until replay resumes.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
-from replicas_support import DRIVERS, Routing, make_routing
+from replicas_support import DATABASE, DRIVERS, Routing, make_routing, primary_query
 
 from archipy_lite.models.errors import DatabaseQueryError, DatabaseReadOnlyError, InvalidArgumentError
-from archipy_lite.testing import ReplicatedCluster
+from archipy_lite.testing import ReplicatedCluster, free_tcp_port
 
 pytestmark = pytest.mark.replication
 
 Factory = Callable[..., Routing]
+SECRET = "Replica-Pa55word"
 
 
 @pytest.fixture
@@ -213,3 +216,40 @@ async def test_processes_sharing_a_secret_accept_each_others_tokens(routing: Fac
     replica = await second.pick(token)
     assert replica is not None
     assert await second.run(replica, "SELECT count(*) FROM items WHERE name = 'shared'") == 1
+
+
+def test_doctor_reports_each_replica_reachable_or_not_and_its_lag(
+    healthy_cluster: ReplicatedCluster, tmp_path: Path
+) -> None:
+    from test_cli import run_cli
+
+    dead_port = free_tcp_port()
+    standby = healthy_cluster.standby
+    assert standby is not None
+    replicas = [standby.dsn(DATABASE), f"postgresql://postgres:{SECRET}@127.0.0.1:{dead_port}/{DATABASE}"]
+    env = {
+        "POSTGRES_SQLALCHEMY__POSTGRES_DSN": healthy_cluster.primary.dsn(DATABASE),
+        "POSTGRES_SQLALCHEMY__READ_REPLICA_DSNS": json.dumps(replicas),
+    }
+    with healthy_cluster.replay_paused():
+        primary_query(healthy_cluster, "INSERT INTO items (name) VALUES ('unreplayed')")
+        healthy_cluster.wait_for_receipt()
+        result = run_cli("doctor", env=env, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert f"replica 0 postgresql+psycopg://postgres@127.0.0.1:{standby.port}/{DATABASE}" in output
+    lines = {line.split("  ")[1]: line for line in result.stdout.splitlines() if line.startswith("  replica ")}
+    first, second = lines.values()
+    assert "reachable," in first
+    assert "bytes of WAL behind the primary" in first
+    assert " 0 bytes" not in first  # replay is paused behind a commit
+    assert "UNREACHABLE (DatabaseConnectionError" in second
+    assert "FAILED: a read replica is unreachable" in output
+    assert SECRET not in output
+
+    env["POSTGRES_SQLALCHEMY__READ_REPLICA_DSNS"] = json.dumps(replicas[:1])
+    healthy_cluster.wait_for_replay()
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reachable, 0 bytes of WAL behind the primary" in result.stdout
+    assert result.stdout.rstrip().endswith("OK")
