@@ -135,6 +135,17 @@ class ReplicaRouter:
                 return None
             sleep(min(self.policy.poll_seconds, remaining))
 
+    def cached_choice(self, target: int | None) -> AnyManager | None:
+        """A replica fit for the read by its recent measurement, without I/O; None: ask ``choose``."""
+        now = self._clock()
+        for replica in self._rotation():
+            position = replica.position
+            if replica.resting_until > now or position is None or now - replica.measured_at > self.policy.check_seconds:
+                continue
+            if target is None or position.replayed >= target:
+                return replica.manager
+        return None
+
     def primary_position(self, connection: Connection) -> int:
         return self._probe.primary_position(connection)
 
