@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from archipy_lite import unit_of_work
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.errors import AlreadyExistsError, DatabaseError
 from archipy_lite.testing import temporary_database
@@ -62,9 +63,22 @@ def user(name: str) -> User:
     return User(username=name, email=f"{name}@example.com")
 
 
-async def one_round(db: Backend, name: str) -> None:
-    """CRUD, an atomic block whose failed savepoint is rolled back alone, and a search page."""
+async def one_round(db: Backend, name: str, *, in_unit: bool = False) -> None:
+    """CRUD, an atomic block whose failed savepoint is rolled back alone, and a search page.
+
+    ``in_unit``: all of it in one unit of work, which holds one connection in autocommit between blocks.
+    """
+    if in_unit:
+        block = unit_of_work(db.adapter)
+        if db.is_async:
+            async with block:
+                await one_round(db, name)
+        else:
+            with block:
+                await one_round(db, name)
+        return
     adapter = db.adapter
+    await db.call(adapter.execute, text("SELECT :name"), {"name": name})  # a lone statement: autocommit
     created = await db.call(adapter.create, user(name))
     found = await db.call(adapter.get_by_uuid, User, created.uuid)
     assert found is not None
@@ -86,12 +100,20 @@ async def one_round(db: Backend, name: str) -> None:
 
 async def test_crud_savepoints_bulk_and_search(bounced: Backend) -> None:
     await one_round(bounced, "solo")
+    await bounced.call(
+        bounced.adapter.execute,
+        text(
+            "INSERT INTO users (uuid, username, email, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), 'raw', 'raw@example.com', now(), now())"
+        ),
+    )
+    assert raw_query(bounced, "SELECT count(*) FROM users WHERE username = 'raw'") == [(1,)]  # durable
     await bounced.call(bounced.adapter.bulk_create, [user(f"bulk {number}") for number in range(150)])  # COPY
     changed = await bounced.call(bounced.adapter.get_by_uuid, User, (await one_user(bounced, "bulk 7")).uuid)
     changed.full_name = "Renamed"
     await bounced.flush()
     assert raw_query(bounced, "SELECT full_name FROM users WHERE username = 'bulk 7'") == [("Renamed",)]
-    assert raw_query(bounced, "SELECT count(*) FROM users") == [(151,)]
+    assert raw_query(bounced, "SELECT count(*) FROM users") == [(152,)]
     assert raw_query(bounced, "SELECT count(*) FROM posts") == [(2,)]
 
 
@@ -101,11 +123,12 @@ async def one_user(db: Backend, name: str) -> User:
     return found
 
 
+@pytest.mark.parametrize("in_unit", [False, True], ids=["per-call", "unit-of-work"])
 @pytest.mark.parametrize("bounced", ["pg-asyncpg", "pg-psycopg-async"], indirect=True)
-async def test_fifty_concurrent_tasks_get_exact_counts(bounced: Backend) -> None:
+async def test_fifty_concurrent_tasks_get_exact_counts(bounced: Backend, in_unit: bool) -> None:
     async def task(number: int) -> None:
         for round_ in range(ROUNDS):
-            await one_round(bounced, f"task {number} round {round_}")
+            await one_round(bounced, f"task {number} round {round_}", in_unit=in_unit)
 
     await asyncio.gather(*(task(number) for number in range(TASKS)))
     assert raw_query(bounced, "SELECT count(*) FROM users") == [(TASKS * ROUNDS,)]
@@ -114,8 +137,9 @@ async def test_fifty_concurrent_tasks_get_exact_counts(bounced: Backend) -> None
     assert users.scalar() == TASKS * ROUNDS
 
 
+@pytest.mark.parametrize("in_unit", [False, True], ids=["per-call", "unit-of-work"])
 @pytest.mark.parametrize("bounced", ["pg-psycopg"], indirect=True)
-async def test_eight_threads_get_exact_counts(bounced: Backend) -> None:
+async def test_eight_threads_get_exact_counts(bounced: Backend, in_unit: bool) -> None:
     start = threading.Barrier(THREADS)
     failures: list[BaseException] = []
 
@@ -123,7 +147,7 @@ async def test_eight_threads_get_exact_counts(bounced: Backend) -> None:
         start.wait(timeout=10)
         try:
             for round_ in range(ROUNDS * 3):
-                asyncio.run(one_round(bounced, f"thread {number} round {round_}"))
+                asyncio.run(one_round(bounced, f"thread {number} round {round_}", in_unit=in_unit))
         except BaseException as failure:
             failures.append(failure)
 

@@ -207,13 +207,11 @@ def test_transaction_pooler_mode_turns_off_every_prepared_statement_cache() -> N
     _, psycopg_options = dialect.engine_arguments(config, async_=False)
     assert psycopg_options["connect_args"]["prepare_threshold"] is None
     assert psycopg_options["connect_args"]["keepalives"] == 1
-    assert dialect.single_statement_options == {"isolation_level": "AUTOCOMMIT"}  # psycopg sends all in one go
     _, asyncpg_options = dialect.engine_arguments(config, async_=True)
     arguments = asyncpg_options["connect_args"]
     assert (arguments["statement_cache_size"], arguments["prepared_statement_cache_size"]) == (0, 0)
     names = {arguments["prepared_statement_name_func"]() for _ in range(100)}
     assert len(names) == 100
-    assert dialect.single_statement_options == {}  # asyncpg: a lone statement runs inside a transaction
 
 
 def test_without_a_pooler_the_drivers_keep_their_caches() -> None:
@@ -221,7 +219,6 @@ def test_without_a_pooler_the_drivers_keep_their_caches() -> None:
     dialect = PostgresDialect()
     assert "prepare_threshold" not in dialect.engine_arguments(config, async_=False)[1]["connect_args"]
     assert "statement_cache_size" not in dialect.engine_arguments(config, async_=True)[1]["connect_args"]
-    assert dialect.single_statement_options == {"isolation_level": "AUTOCOMMIT"}
 
 
 @pytest.mark.parametrize("mode", ["session", "transaction"])

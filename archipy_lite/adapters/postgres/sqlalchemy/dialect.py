@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.engine import URL, Connection, Engine
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
 from archipy_lite.adapters.postgres.sqlalchemy.compatibility import accept_foreign_version_strings
+from archipy_lite.adapters.postgres.sqlalchemy.transaction_pooler import emulate_autocommit
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.models.errors import ConfigurationError
 
@@ -84,25 +85,24 @@ class PostgresDialect:
     async_engine_per_event_loop = True  # asyncpg connections belong to the loop that opened them
     # The driver's autocommit mode; SQLAlchemy restores the isolation level when the connection
     # goes back to the pool (an attribute on the driver connection, no round trip).
-    single_statement_options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+    single_statement_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
     rollback_before_discard = False
 
     def engine_arguments(self, config: PostgresSQLAlchemyConfig, *, async_: bool) -> tuple[URL, dict[str, Any]]:
         url = config.url(async_=async_)
         if url.get_driver_name() == "asyncpg":
             url, connect_args = _asyncpg_arguments(config, url)
-            if config.POOLER_MODE == "transaction":
-                # asyncpg prepares and executes in two round trips, which a transaction pooler may send
-                # to two server connections: a lone statement must run inside BEGIN ... COMMIT.
-                self.single_statement_options = {}
         else:
             connect_args = _libpq_arguments(config)
         connect_args.update(config.CONNECT_ARGS)
         return url, {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
 
     def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:
-        """Read the version of PostgreSQL-compatible servers too (CockroachDB)."""
+        """Read the version of PostgreSQL-compatible servers too (CockroachDB); make asyncpg safe behind
+        a transaction pooler (see ``transaction_pooler``)."""
         accept_foreign_version_strings(engine)
+        if config.POOLER_MODE == "transaction" and engine.dialect.driver == "asyncpg":
+            emulate_autocommit(engine)
 
     def recover_autocommit(self, connection: Connection) -> None:
         """asyncpg leaves the server inside an implicit transaction when it refuses a parameter it

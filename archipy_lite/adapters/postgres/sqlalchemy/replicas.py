@@ -13,10 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from archipy_lite.adapters.base.sqlalchemy.consistency_tokens import ConsistencyTokens
+from archipy_lite.adapters.base.sqlalchemy.registry import dialect_for
 from archipy_lite.adapters.base.sqlalchemy.replica_routing import ReplicaPolicy, ReplicaPosition
 from archipy_lite.adapters.base.sqlalchemy.replica_sets import AsyncReplicaSet, ReplicaSet, private_managers
-from archipy_lite.adapters.base.sqlalchemy.session_managers import AsyncSessionManager, SessionManager
-from archipy_lite.adapters.postgres.sqlalchemy.dialect import PostgresDialect
+from archipy_lite.adapters.base.sqlalchemy.session_managers import AsyncSessionManager, DialectSupport, SessionManager
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.configs.replica_settings import read_replica_configs
 
@@ -64,6 +64,10 @@ class PostgresPositions:
         return ReplicaPosition(in_recovery=bool(in_recovery), replayed=int(replayed), lag_seconds=float(lag))
 
 
+def _postgres_dialect() -> DialectSupport:
+    return dialect_for("postgres")
+
+
 def replica_policy(config: PostgresSQLAlchemyConfig) -> ReplicaPolicy:
     """The ``READ_REPLICA_*`` timing settings."""
     return ReplicaPolicy(
@@ -83,7 +87,7 @@ class PostgresReplicaSet(ReplicaSet):
     """The replicas in ``config.READ_REPLICA_DSNS``, for sync code (psycopg)."""
 
     def __init__(self, config: PostgresSQLAlchemyConfig) -> None:
-        managers = private_managers(SessionManager, read_replica_configs(config), PostgresDialect)
+        managers = private_managers(SessionManager, read_replica_configs(config), _postgres_dialect)
         super().__init__(
             managers, PostgresPositions(), policy=replica_policy(config), tokens=consistency_tokens(config)
         )
@@ -93,7 +97,7 @@ class AsyncPostgresReplicaSet(AsyncReplicaSet):
     """The replicas in ``config.READ_REPLICA_DSNS``, for async code (asyncpg or psycopg async)."""
 
     def __init__(self, config: PostgresSQLAlchemyConfig) -> None:
-        managers = private_managers(AsyncSessionManager, read_replica_configs(config), PostgresDialect)
+        managers = private_managers(AsyncSessionManager, read_replica_configs(config), _postgres_dialect)
         super().__init__(
             managers, PostgresPositions(), policy=replica_policy(config), tokens=consistency_tokens(config)
         )
