@@ -12,10 +12,13 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from archipy_lite.adapters.base.sqlalchemy.replica_sets import replicas_of
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.adapters.postgres.sqlalchemy.compatibility import version_from_setting
 from archipy_lite.adapters.postgres.sqlalchemy.dialect import PostgresDialect
-from archipy_lite.configs import BaseConfig, PostgresSQLAlchemyConfig
+from archipy_lite.adapters.postgres.sqlalchemy.replicas import AsyncPostgresReplicaSet, PostgresReplicaSet
+from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
+from archipy_lite.configs import BaseConfig, PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.configs.replica_settings import read_replica_configs
 from archipy_lite.models.errors import ConfigurationError
 
@@ -250,3 +253,17 @@ def test_the_server_version_setting_is_read_when_version_does_not_name_postgresq
 def test_a_server_version_without_a_number_is_refused() -> None:
     with pytest.raises(ValueError, match="version number"):
         version_from_setting("unknown")
+
+
+def test_a_session_manager_has_one_replica_set_built_from_its_settings() -> None:
+    config = PostgresSQLAlchemyConfig(READ_REPLICA_DSNS=[SecretStr("postgresql://replica-1")])
+    sync_manager = PostgresSQLAlchemyAdapter(config).session_manager
+    async_manager = AsyncPostgresSQLAlchemyAdapter(config).session_manager
+    replicas = replicas_of(sync_manager)
+    assert isinstance(replicas, PostgresReplicaSet)
+    assert len(replicas) == 1
+    assert replicas_of(sync_manager) is replicas  # built once
+    assert isinstance(replicas_of(async_manager), AsyncPostgresReplicaSet)
+    assert replicas_of(PostgresSQLAlchemyAdapter(PostgresSQLAlchemyConfig()).session_manager) is None
+    assert replicas_of(SQLiteSQLAlchemyAdapter(SQLiteSQLAlchemyConfig()).session_manager) is None
+    assert not sync_manager.has_engine  # nothing connected yet

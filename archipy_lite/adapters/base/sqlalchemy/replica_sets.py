@@ -9,7 +9,9 @@ belongs to the code that opens sessions; see docs/scaling.md.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -142,4 +144,25 @@ class AsyncReplicaSet(_ReplicaSetBase[AsyncSessionManager]):
             await manager.dispose()
 
 
-__all__ = ["AnyManager", "AsyncReplicaSet", "ReplicaSet", "private_managers"]
+_sets: weakref.WeakKeyDictionary[BaseSessionManager[Any, Any], ReplicaSet | AsyncReplicaSet] = (
+    weakref.WeakKeyDictionary()
+)
+_sets_lock = threading.Lock()
+
+
+def replicas_of(manager: BaseSessionManager[Any, Any]) -> ReplicaSet | AsyncReplicaSet | None:
+    """The replica set of a session manager's database, built once from its settings; None without replicas.
+
+    The dialect builds it (``replica_set(config, is_async=...)``); a dialect without replicas has none.
+    """
+    build = getattr(manager.dialect, "replica_set", None)
+    if build is None or not getattr(manager.config, "READ_REPLICA_DSNS", None):
+        return None
+    with _sets_lock:
+        found = _sets.get(manager)
+        if found is None:
+            found = _sets[manager] = build(manager.config, is_async=manager.is_async)
+        return found
+
+
+__all__ = ["AnyManager", "AsyncReplicaSet", "ReplicaSet", "private_managers", "replicas_of"]

@@ -104,6 +104,12 @@ class PostgresDialect:
         if config.POOLER_MODE == "transaction" and engine.dialect.driver == "asyncpg":
             emulate_autocommit(engine)
 
+    def replica_set(self, config: PostgresSQLAlchemyConfig, *, is_async: bool) -> Any:
+        """The read replicas in ``config`` (see ``replica_sets.replicas_of``)."""
+        from archipy_lite.adapters.postgres.sqlalchemy import replicas
+
+        return replicas.AsyncPostgresReplicaSet(config) if is_async else replicas.PostgresReplicaSet(config)
+
     def recover_autocommit(self, connection: Connection) -> None:
         """asyncpg leaves the server inside an implicit transaction when it refuses a parameter it
         has started to send outside a transaction; the next BEGIN then fails. End it."""
