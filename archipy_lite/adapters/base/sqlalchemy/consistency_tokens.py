@@ -23,6 +23,10 @@ _LENGTH = 1 + _POSITION_BYTES + _MAC_BYTES
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
+def _text(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 class ConsistencyTokens:
     """Encodes and checks tokens with one key (the configured secret, else a key of this process)."""
 
@@ -39,7 +43,7 @@ class ConsistencyTokens:
         if not 0 <= position < 2**64:
             raise InvalidArgumentError("A WAL position must be an unsigned 64-bit integer.")
         body = bytes([_VERSION]) + position.to_bytes(_POSITION_BYTES, "big")
-        return base64.urlsafe_b64encode(body + self._mac(body)).decode().rstrip("=")
+        return _text(body + self._mac(body))
 
     def decode(self, token: str) -> int:
         """The WAL position in ``token``; InvalidArgumentError when it was not made with this key."""
@@ -48,7 +52,8 @@ class ConsistencyTokens:
         except (binascii.Error, ValueError, TypeError):
             raw = b""
         body, mac = raw[: 1 + _POSITION_BYTES], raw[1 + _POSITION_BYTES :]
-        if len(raw) != _LENGTH or body[0] != _VERSION or not hmac.compare_digest(mac, self._mac(body)):
+        canonical = _text(raw) == token  # the last character has spare bits: one token, one spelling
+        if len(raw) != _LENGTH or not canonical or body[0] != _VERSION or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidArgumentError(
                 "The consistency token is not valid: it was altered, or signed with another CONSISTENCY_TOKEN_SECRET."
             )
