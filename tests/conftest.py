@@ -6,7 +6,7 @@ import pytest
 
 from backends import BACKENDS, Backend, make_backend
 
-pytest_plugins = ["archipy_lite.testing.pytest_plugin"]
+pytest_plugins = ["archipy_lite.testing.pytest_plugin", "replicas_support"]
 
 _backend_cache: dict[str, Backend] = {}
 

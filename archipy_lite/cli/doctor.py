@@ -15,6 +15,7 @@ from archipy_lite.adapters.postgres.sqlalchemy.adapters import PostgresSQLAlchem
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
 from archipy_lite.cli.diagnosis import diagnose_postgres, diagnose_sqlite
 from archipy_lite.cli.output import Printer
+from archipy_lite.cli.replica_report import masked_replica_dsns, report_replicas
 from archipy_lite.cli.targets import Target
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.models.errors import BaseError
@@ -37,6 +38,10 @@ _SHOWN = (
     "STATEMENT_TIMEOUT",
     "APPLICATION_NAME",
     "SSL_MODE",
+    "HOSTS",
+    "TARGET_SESSION_ATTRS",
+    "POOLER_MODE",
+    "READ_REPLICA_DSNS",
     "JOURNAL_MODE",
     "BUSY_TIMEOUT",
     "FOREIGN_KEYS",
@@ -53,6 +58,8 @@ def masked_settings(config: PostgresSQLAlchemyConfig | SQLiteSQLAlchemyConfig) -
         value: Any = getattr(config, name)
         if isinstance(value, SecretStr):
             value = "********" if value.get_secret_value() else "(empty)"
+        if name == "READ_REPLICA_DSNS" and isinstance(config, PostgresSQLAlchemyConfig):
+            value = ", ".join(masked_replica_dsns(config)) or "[]"
         shown.append((name, value))
     if isinstance(config, PostgresSQLAlchemyConfig):
         shown.insert(0, ("DSN", config.masked_dsn()))
@@ -102,6 +109,15 @@ def run_doctor(target: Target, printer: Printer) -> int:
     finally:
         adapter.session_manager.dispose()
     printer.pairs(report)
+    config = target.config
+    if (
+        isinstance(config, PostgresSQLAlchemyConfig)
+        and config.READ_REPLICA_DSNS
+        and not report_replicas(config, printer)
+    ):
+        printer.line()
+        printer.line("FAILED: a read replica is unreachable or no longer a replica (reads use the primary)")
+        return 1
     printer.line()
     printer.line("OK")
     return 0

@@ -10,16 +10,19 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import quote, unquote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from archipy_lite.configs import hosts
 from archipy_lite.configs.validation import ConfigurationMeta
 
 IsolationLevel = Literal["AUTOCOMMIT", "READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 SQLiteJournalMode = Literal["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"]
 SQLiteBeginMode = Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"]
+TargetSessionAttrs = Literal["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]
+PoolerMode = Literal["session", "transaction"]
 
 
 class ConfigModel(BaseModel, metaclass=ConfigurationMeta):
@@ -97,6 +100,34 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
     SSL_CERT: str | None = None
     SSL_KEY: str | None = None
 
+    # Scale-out: failover host lists, a connection pooler in front, read replicas (docs/scaling.md).
+    HOSTS: list[str] = Field(default_factory=list, description="Servers tried in order, host[:port]; for failover.")
+    TARGET_SESSION_ATTRS: TargetSessionAttrs | None = Field(
+        default=None, description="Which of HOSTS to use; 'read-write' (the primary) when several are given."
+    )
+    POOLER_MODE: PoolerMode | None = Field(
+        default=None, description="'transaction' behind PgBouncer in transaction mode: no prepared statements kept."
+    )
+    READ_REPLICA_DSNS: list[SecretStr] = Field(default_factory=list, description="Streaming replicas for reads.")
+    READ_REPLICA_POOL_SIZE: int | None = Field(default=None, ge=1, description="Per replica; POOL_SIZE if unset.")
+    READ_REPLICA_POOL_MAX_OVERFLOW: int | None = Field(default=None, ge=0, description="POOL_MAX_OVERFLOW if unset.")
+    READ_REPLICA_CONNECT_TIMEOUT: float = Field(default=2, gt=0, allow_inf_nan=False)
+    READ_REPLICA_MAX_LAG_SECONDS: float | None = Field(
+        default=5, ge=0, allow_inf_nan=False, description="A replica further behind is skipped; None: no limit."
+    )
+    READ_REPLICA_RETRY_SECONDS: float = Field(
+        default=5, gt=0, allow_inf_nan=False, description="How long a down or late replica is left alone."
+    )
+    READ_REPLICA_CHECK_SECONDS: float = Field(
+        default=1, ge=0, allow_inf_nan=False, description="How long a measured replica position is trusted."
+    )
+    READ_REPLICA_WAIT_SECONDS: float = Field(
+        default=0, ge=0, allow_inf_nan=False, description="How long a read may wait for a replica to reach a token."
+    )
+    CONSISTENCY_TOKEN_SECRET: SecretStr | None = Field(
+        default=None, description="Signs consistency tokens; set it when several processes share tokens."
+    )
+
     _sync_drivers: ClassVar[frozenset[str]] = frozenset({"postgresql", "postgresql+psycopg", "postgresql+psycopg2"})
     _async_drivers: ClassVar[frozenset[str]] = frozenset(
         {"postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg_async"}
@@ -116,6 +147,31 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             raise ValueError(f"must be one of {sorted(cls._async_drivers)}")
         return value
 
+    @field_validator("READ_REPLICA_DSNS")
+    @classmethod
+    def _check_replica_dsns(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for index, dsn in enumerate(value):
+            try:
+                cls._dsn_components(dsn.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"entry {index} {exc}") from None
+        return value
+
+    @field_validator("HOSTS")
+    @classmethod
+    def _normalise_hosts(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return hosts.normalise(value, info.data.get("PORT"))
+
+    @field_validator("POOLER_MODE")
+    @classmethod
+    def _check_pooler_mode(cls, value: PoolerMode | None, info: ValidationInfo) -> PoolerMode | None:
+        if value is not None and info.data.get("STATEMENT_TIMEOUT"):
+            raise ValueError(
+                "cannot be combined with STATEMENT_TIMEOUT: a pooler refuses the startup parameter that carries it; "
+                "set statement_timeout on the role instead (ALTER ROLE ... SET statement_timeout = ...)"
+            )
+        return value
+
     @field_validator("POSTGRES_DSN", mode="before")
     @classmethod
     def _check_dsn(cls, value: object) -> object:
@@ -129,6 +185,9 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
     def _fill_fields_from_dsn(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        host = data.get("HOST")
+        if isinstance(host, str) and "," in host and not data.get("HOSTS"):  # libpq's host=a,b
+            data = {**data, "HOSTS": host.split(","), "HOST": None}
         raw = data.get("POSTGRES_DSN")
         raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
         if not isinstance(raw, str) or not raw:
@@ -141,17 +200,31 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
 
     @model_validator(mode="after")
     def _render_dsn_from_fields(self) -> Self:
+        self._settle_hosts()
         self.POSTGRES_DSN = SecretStr(self._render_dsn(hide_password=False))
         return self
+
+    def _settle_hosts(self) -> None:
+        """One server: HOST and PORT. Several: HOSTS, with HOST and PORT naming the first."""
+        if not self.HOSTS:
+            return
+        self.HOST, self.PORT = hosts.split_entry(self.HOSTS[0], None)
+        if len(self.HOSTS) == 1:
+            self.HOSTS = []
+        elif self.TARGET_SESSION_ATTRS is None:
+            self.TARGET_SESSION_ATTRS = "read-write"  # failover lists exist to find the primary
 
     @classmethod
     def _dsn_components(cls, dsn: str) -> dict[str, Any]:
         """Split a DSN into field values; raise ValueError (without the DSN) when it is unusable."""
+        dsn, host_list = hosts.split_dsn_authority(dsn)
         try:
             url = make_url(dsn)
             port = url.port
         except (ArgumentError, ValueError):
             raise ValueError("is not a valid URL (expected postgresql[+driver]://user:password@host:port/db)") from None
+        if host_list is not None:
+            url = url.set(host=None)
         if url.get_backend_name() != "postgresql":
             raise ValueError(f"must use the postgresql scheme, not {url.get_backend_name()!r}")
         components: dict[str, Any] = {}
@@ -167,24 +240,42 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         components.update({key: value for key, value in present.items() if value is not None})
         if url.password is not None:
             components["PASSWORD"] = str(url.password)
+        host_list = host_list or hosts.hosts_from_query(url.query)
         query = {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
+        if host_list is not None:
+            components["HOSTS"] = host_list
+            query = {k: v for k, v in query.items() if k not in ("host", "port")}
         if "password" in query:  # libpq accepts ?password=...: keep it secret, not in DSN_QUERY
             components["PASSWORD"] = query.pop("password")
+        if "target_session_attrs" in query:
+            components["TARGET_SESSION_ATTRS"] = query.pop("target_session_attrs")
         if query:
             components["DSN_QUERY"] = query
         return components
 
     def url(self, *, async_: bool = False) -> URL:
-        """Return the SQLAlchemy URL for the sync or async driver (password included, masked in repr)."""
+        """Return the SQLAlchemy URL for the sync or async driver (password included, masked in repr).
+
+        Several HOSTS travel as ``?host=a,b&port=p,q``, the form both psycopg and asyncpg read.
+        """
+        query = self._query()
+        if self.HOSTS:
+            query.update(hosts.query_parameters(self.HOSTS))
         return URL.create(
             drivername=self.ASYNC_DRIVER_NAME if async_ else self.DRIVER_NAME,
             username=self.USERNAME,
             password=self.PASSWORD.get_secret_value() if self.PASSWORD else None,
-            host=self.HOST,
-            port=self.PORT,
+            host=None if self.HOSTS else self.HOST,
+            port=None if self.HOSTS else self.PORT,
             database=self.DATABASE,
-            query=self.DSN_QUERY,
+            query=query,
         )
+
+    def _query(self) -> dict[str, str]:
+        query = dict(self.DSN_QUERY)
+        if self.TARGET_SESSION_ATTRS is not None:
+            query["target_session_attrs"] = self.TARGET_SESSION_ATTRS
+        return query
 
     def masked_dsn(self) -> str:
         """The DSN with the password replaced by ``***``: safe for logs."""
@@ -199,12 +290,16 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             if url.password is not None:
                 userinfo += ":" + ("***" if hide_password else quote(str(url.password), safe=""))
             userinfo += "@"
-        host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
-        port = f":{url.port}" if url.port else ""
+        if self.HOSTS:
+            authority = ",".join(self.HOSTS)  # libpq's own multi-host URL form
+        else:
+            host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
+            authority = host + (f":{url.port}" if url.port else "")
         database = f"/{quote(url.database, safe='')}" if url.database else ""
         # quote_via=quote: libpq decodes %20 but not "+" in query values.
-        query = f"?{urlencode(sorted(self.DSN_QUERY.items()), quote_via=quote)}" if self.DSN_QUERY else ""
-        return f"{url.drivername}://{userinfo}{host}{port}{database}{query}"
+        options = self._query()
+        query = f"?{urlencode(sorted(options.items()), quote_via=quote)}" if options else ""
+        return f"{url.drivername}://{userinfo}{authority}{database}{query}"
 
 
 class SQLiteSQLAlchemyConfig(SQLAlchemyConfig):

@@ -9,20 +9,26 @@ from archipy_lite.testing.postgres import (
     PostgresDriver,
     PostgresUnavailableError,
     docker_engine_available,
+    free_tcp_port,
     mask_dsn,
     postgres_server,
     temporary_database,
     with_driver,
 )
+from archipy_lite.testing.replication import PostgresNode, ReplicatedCluster, replicated_cluster
 
 __all__ = [
     "DSN_ENV_VAR",
     "POSTGRES_IMAGE",
     "PostgresDriver",
+    "PostgresNode",
     "PostgresUnavailableError",
+    "ReplicatedCluster",
     "docker_engine_available",
+    "free_tcp_port",
     "mask_dsn",
     "postgres_server",
+    "replicated_cluster",
     "temporary_database",
     "with_driver",
 ]

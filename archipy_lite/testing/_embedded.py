@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from archipy_lite.testing.postgres import free_tcp_port
 
 with warnings.catch_warnings():
     # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (root shells, CI containers).
@@ -39,14 +40,6 @@ _START_TIMEOUT_SECONDS = 60
 _SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
-def _free_tcp_port(host: str = _HOST) -> int:
-    """Ask the kernel for a currently unused TCP port on ``host``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _tail(path: Path, limit: int = 4000) -> str:
     """Return the last ``limit`` characters of a text file, or an empty string."""
     try:
@@ -62,7 +55,7 @@ class _TcpPostgresServer(PostgresServer):
         """Start the postmaster on a free TCP port; retries if the port was grabbed meanwhile."""
         failure = ""
         for _attempt in range(_START_ATTEMPTS):
-            port = _free_tcp_port()
+            port = free_tcp_port(_HOST)
             options = f"-h {_HOST} -p {port} {_SERVER_OPTIONS}"
             if os.name != "nt":
                 options += ' -k ""'  # no Unix socket: nothing to clash with, no path-length limits

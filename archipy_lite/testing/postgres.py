@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,6 +32,7 @@ __all__ = [
     "PostgresDriver",
     "PostgresUnavailableError",
     "docker_engine_available",
+    "free_tcp_port",
     "mask_dsn",
     "postgres_server",
     "temporary_database",
@@ -58,6 +60,14 @@ _POSTGRES_BACKENDS: Final = frozenset({"postgresql", "postgres"})
 
 class PostgresUnavailableError(RuntimeError):
     """No PostgreSQL server could be found or started for tests."""
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a currently unused TCP port on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def mask_dsn(dsn: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy.engine import URL, Connection, Engine
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
+from archipy_lite.adapters.postgres.sqlalchemy.compatibility import accept_foreign_version_strings
+from archipy_lite.adapters.postgres.sqlalchemy.transaction_pooler import emulate_autocommit
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.models.errors import ConfigurationError
 
@@ -20,6 +23,8 @@ def _libpq_arguments(config: PostgresSQLAlchemyConfig) -> dict[str, Any]:
         arguments["application_name"] = config.APPLICATION_NAME
     if config.STATEMENT_TIMEOUT:
         arguments["options"] = f"-c statement_timeout={config.STATEMENT_TIMEOUT}"
+    if config.POOLER_MODE == "transaction":
+        arguments["prepare_threshold"] = None  # psycopg would otherwise prepare a statement run 5 times
     ssl = {
         "sslmode": config.SSL_MODE,
         "sslrootcert": config.SSL_ROOT_CERT,
@@ -28,6 +33,20 @@ def _libpq_arguments(config: PostgresSQLAlchemyConfig) -> dict[str, Any]:
     }
     arguments.update({key: value for key, value in ssl.items() if value is not None})
     return arguments
+
+
+def _unique_statement_name() -> str:
+    return f"__archipy_{uuid.uuid4().hex}__"
+
+
+# Behind a transaction pooler the next transaction may run on another server connection: asyncpg's
+# statement cache and SQLAlchemy's must be off, and the statements SQLAlchemy still prepares (it
+# prepares every one) need names no other client of the same server connection can be using.
+_ASYNCPG_BEHIND_TRANSACTION_POOLER: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unique_statement_name,
+}
 
 
 def _asyncpg_arguments(config: PostgresSQLAlchemyConfig, url: URL) -> tuple[URL, dict[str, Any]]:
@@ -42,6 +61,8 @@ def _asyncpg_arguments(config: PostgresSQLAlchemyConfig, url: URL) -> tuple[URL,
         server_settings["statement_timeout"] = str(config.STATEMENT_TIMEOUT)
     if server_settings:
         arguments["server_settings"] = server_settings
+    if config.POOLER_MODE == "transaction":
+        arguments.update(_ASYNCPG_BEHIND_TRANSACTION_POOLER)
     sslmode = url.query.get("sslmode") or config.SSL_MODE
     if "sslmode" in url.query:
         url = url.difference_update_query(["sslmode"])
@@ -77,7 +98,17 @@ class PostgresDialect:
         return url, {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
 
     def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:
-        """PostgreSQL needs no connect-time hooks."""
+        """Read the version of PostgreSQL-compatible servers too (CockroachDB); make asyncpg safe behind
+        a transaction pooler (see ``transaction_pooler``)."""
+        accept_foreign_version_strings(engine)
+        if config.POOLER_MODE == "transaction" and engine.dialect.driver == "asyncpg":
+            emulate_autocommit(engine)
+
+    def replica_set(self, config: PostgresSQLAlchemyConfig, *, is_async: bool) -> Any:
+        """The read replicas in ``config`` (see ``replica_sets.replicas_of``)."""
+        from archipy_lite.adapters.postgres.sqlalchemy import replicas
+
+        return replicas.AsyncPostgresReplicaSet(config) if is_async else replicas.PostgresReplicaSet(config)
 
     def recover_autocommit(self, connection: Connection) -> None:
         """asyncpg leaves the server inside an implicit transaction when it refuses a parameter it
