@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from replicas_support import DATABASE, DRIVERS, primary_query
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 import archipy_lite
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
@@ -65,10 +65,18 @@ class Client:
         self.adapter = adapter
         self.is_async = is_async
 
+    async def select_one(self, statement: Any) -> Any:
+        """A select() statement's one value (a plain read, unlike text())."""
+        if self.is_async:
+            return (await self.adapter.execute(statement)).scalar_one()
+        return self.adapter.execute(statement).scalar_one()
+
     async def scalar(self, sql: str, **params: Any) -> Any:
         if self.is_async:
-            return (await self.adapter.execute(text(sql), params)).scalar()
-        return self.adapter.execute(text(sql), params).scalar()
+            result = await self.adapter.execute(text(sql), params)
+        else:
+            result = self.adapter.execute(text(sql), params)
+        return result.scalar() if getattr(result, "returns_rows", True) else None
 
     @contextlib.asynccontextmanager
     async def enter(self, block: Any) -> AsyncIterator[Any]:
@@ -203,3 +211,76 @@ async def test_after_a_crash_and_promotion_work_resumes_on_the_new_primary(
         assert primary_query(healthy_cluster, "SELECT count(*) FROM items") == 11
     finally:
         await app.close()
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+async def test_with_autocommit_reads_a_unit_reads_a_replica_until_it_writes_then_stays_on_the_primary(
+    healthy_cluster: ReplicatedCluster, driver: str
+) -> None:
+    app = client(healthy_cluster, driver, READ_REPLICA_AUTOCOMMIT_READS=True)
+    on_standby = select(func.pg_is_in_recovery())
+    try:
+        with healthy_cluster.replay_paused():
+            unit = writing_unit(app.adapter)
+            async with app.enter(unit):
+                assert await app.select_one(on_standby) is True  # a read before any write: the replica
+                await app.scalar("INSERT INTO items (name) VALUES ('sticky')")  # a write: the primary
+                assert await app.select_one(on_standby) is False  # and every read after it
+                assert await app.select_one(select(func.count()).select_from(text("items"))) == 1
+            assert token_of(unit) is not None
+            async with app.enter(writing_unit(app.adapter)):  # a new unit starts on the replica again
+                assert await app.select_one(on_standby) is True
+    finally:
+        await app.close()
+
+
+# --- the web boundary carries the token -----------------------------------------------------------------
+
+
+async def test_a_web_client_reads_its_own_writes_through_the_consistency_header(
+    healthy_cluster: ReplicatedCluster,
+) -> None:
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from archipy_lite.integrations.asgi import UnitOfWorkMiddleware
+
+    app_client = client(healthy_cluster, "asyncpg")
+    adapter = app_client.adapter
+
+    async def add(request: Request) -> JSONResponse:
+        await adapter.execute(text("INSERT INTO items (name) VALUES ('from the web')"))
+        return JSONResponse({"added": 1}, status_code=201)
+
+    async def count(request: Request) -> JSONResponse:
+        rows = (await adapter.execute(select(func.count()).select_from(text("items")))).scalar_one()
+        standby = (await adapter.execute(select(func.pg_is_in_recovery()))).scalar_one()
+        return JSONResponse({"items": rows, "standby": standby})
+
+    app = UnitOfWorkMiddleware(
+        Starlette(routes=[Route("/items", add, methods=["POST"]), Route("/items", count, methods=["GET"])]),
+        [adapter],
+        atomic=True,
+        read_only_methods=("GET",),
+        consistency_header="X-Consistency-Token",
+    )
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop") as web:
+            with healthy_cluster.replay_paused():
+                written = await web.post("/items")
+                assert written.status_code == 201
+                token = written.headers["x-consistency-token"]
+                healthy_cluster.wait_for_receipt()
+                assert (await web.get("/items")).json() == {"items": 0, "standby": True}  # not replayed yet
+                mine = await web.get("/items", headers={"X-Consistency-Token": token})
+                assert mine.json() == {"items": 1, "standby": False}  # read-your-writes: the primary
+                forged = await web.get("/items", headers={"X-Consistency-Token": token[:-2] + "xx"})
+                assert (forged.status_code, forged.json()["code"]) == (400, "INVALID_ARGUMENT")
+            healthy_cluster.wait_for_replay()
+            replayed = await web.get("/items", headers={"X-Consistency-Token": token})
+            assert replayed.json() == {"items": 1, "standby": True}  # once replayed, the replica serves it
+    finally:
+        await app_client.close()

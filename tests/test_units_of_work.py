@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from archipy_lite import atomic, on_commit, unit_of_work
 from archipy_lite.models.errors import (
     DatabaseConnectionError,
+    DatabaseReadOnlyError,
     InvalidArgumentError,
     LazyLoadError,
     PendingChangesError,
@@ -494,3 +495,31 @@ async def test_a_unit_opened_inside_an_atomic_block_joins_the_block(db: Backend)
                 await db.call(db.adapter.create, user("rolled-back-with-the-block"))
             raise RuntimeError("the block fails after the unit ended")
     assert await committed_usernames(db) == set()
+
+
+# --- read-only units without replicas ------------------------------------------------------------------
+
+
+async def test_a_read_only_unit_reads_and_refuses_writes_then_gives_back_a_writable_connection(db: Backend) -> None:
+    alice = await db.call(db.adapter.create, user("alice"))
+    async with db.unit(read_only=True):
+        assert (await db.call(db.adapter.get_by_uuid, User, alice.uuid)).username == "alice"
+        with pytest.raises(DatabaseReadOnlyError):
+            await db.call(db.adapter.create, user("bob"))
+        with pytest.raises(DatabaseReadOnlyError):
+            await db.call(db.adapter.execute, text("UPDATE users SET full_name = 'no'"))
+    await db.call(db.adapter.create, user("carol"))  # the pooled connection is writable again
+    async with db.unit():
+        await db.call(db.adapter.create, user("dave"))
+    assert await committed_usernames(db) == {"alice", "carol", "dave"}
+
+
+@pytest.mark.parametrize("db", backend_params(kind="postgres"), indirect=True)  # SQLite has no READ ONLY
+async def test_a_read_only_atomic_block_refuses_writes(db: Backend) -> None:
+    with pytest.raises(DatabaseReadOnlyError):
+        async with db.atomic(read_only=True):
+            await db.call(db.adapter.create, user("bob"))
+    async with db.atomic(read_only=True):
+        assert (await db.call(db.adapter.scalars, select(User))).all() == []
+    await db.call(db.adapter.create, user("carol"))
+    assert await committed_usernames(db) == {"carol"}

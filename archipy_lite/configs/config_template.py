@@ -124,6 +124,10 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
     READ_REPLICA_WAIT_SECONDS: float = Field(
         default=0, ge=0, allow_inf_nan=False, description="How long a read may wait for a replica to reach a token."
     )
+    READ_REPLICA_AUTOCOMMIT_READS: bool = Field(
+        default=False,
+        description="Send a unit of work's reads between atomic blocks to a replica until the unit writes.",
+    )
     CONSISTENCY_TOKEN_SECRET: SecretStr | None = Field(
         default=None, description="Signs consistency tokens; set it when several processes share tokens."
     )

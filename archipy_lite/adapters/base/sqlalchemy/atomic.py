@@ -29,7 +29,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
@@ -37,21 +36,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from archipy_lite.adapters.base.sqlalchemy import blocks
 from archipy_lite.adapters.base.sqlalchemy.binding import Target, decorate, resolve
+from archipy_lite.adapters.base.sqlalchemy.blocks import Entered
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
-    Callback,
-    Level,
     Transaction,
-    close_quietly,
     current_owner,
     discard_connection,
     typed_error,
 )
 from archipy_lite.adapters.base.sqlalchemy.units import (
-    Unit,
-    current_unit,
-    forget_transaction,
     remember_transaction,
     visible_transactions,
 )
@@ -80,6 +75,7 @@ class Atomic:
         kind: str | None = None,
         retries: int = 0,
         durable: bool = False,
+        read_only: bool = False,
     ) -> None:
         if retries < 0:
             raise InvalidArgumentError("retries must be >= 0")
@@ -87,16 +83,21 @@ class Atomic:
         self.kind = kind
         self.retries = retries
         self.durable = durable
+        self.read_only = read_only
         self.committed = False  # the last outermost block entered through this object committed
-        self._entered: list[_Entered] = []
+        self._entered: list[Entered] = []
 
     # -- context manager, sync --
 
     def __enter__(self) -> Session:
         manager = self._manager(is_async=False)
         self._refuse_retries_here()
-        entered = _plan(manager, self.durable)
-        entered.level = _open(entered)
+        entered = blocks.plan(manager, self.durable, self.read_only)
+        try:
+            entered.level = blocks.open_block(entered)
+        except BaseException:
+            blocks.abandon(entered)
+            raise
         self._remember(entered)
         session: Session = entered.session
         return session
@@ -106,9 +107,9 @@ class Atomic:
     ) -> Literal[False]:
         entered = self._take()
         try:
-            callbacks = _close(entered, exc is not None)
+            callbacks = blocks.close_block(entered, exc is not None)
         finally:
-            _forget(entered)
+            blocks.forget(entered)
         self.committed = entered.level is not None and entered.level.is_outermost and exc is None
         for callback in callbacks:
             callback()
@@ -121,8 +122,13 @@ class Atomic:
     async def __aenter__(self) -> AsyncSession:
         manager = self._manager(is_async=True)
         self._refuse_retries_here()
-        entered = _plan(manager, self.durable)
-        entered.level = await greenlet_spawn(_open, entered)
+        entered = blocks.plan(manager, self.durable, self.read_only)
+        try:
+            entered.level = await greenlet_spawn(blocks.open_block, entered)
+        except BaseException:
+            await asyncio.shield(greenlet_spawn(blocks.close_block, entered, True))
+            blocks.forget(entered)
+            raise
         self._remember(entered)
         session: AsyncSession = entered.session
         return session
@@ -137,9 +143,9 @@ class Atomic:
                 sync = entered.level.transaction.session
                 await asyncio.shield(greenlet_spawn(discard_connection, sync))
             # Shielded so that a cancellation arriving now cannot leave the transaction half-finished.
-            callbacks = await asyncio.shield(greenlet_spawn(_close, entered, exc is not None))
+            callbacks = await asyncio.shield(greenlet_spawn(blocks.close_block, entered, exc is not None))
         finally:
-            _forget(entered)
+            blocks.forget(entered)
         self.committed = entered.level is not None and entered.level.is_outermost and exc is None
         for callback in callbacks:
             outcome = callback()
@@ -161,7 +167,7 @@ class Atomic:
             outermost = not self._manager(is_async=False).in_atomic_block()
             attempt = 0
             while True:
-                block = Atomic(self.target, kind=self.kind, durable=self.durable)
+                block = Atomic(self.target, kind=self.kind, durable=self.durable, read_only=self.read_only)
                 try:
                     with block:
                         return function(*args, **kwargs)
@@ -179,7 +185,7 @@ class Atomic:
             outermost = not self._manager(is_async=True).in_atomic_block()
             attempt = 0
             while True:
-                block = Atomic(self.target, kind=self.kind, durable=self.durable)
+                block = Atomic(self.target, kind=self.kind, durable=self.durable, read_only=self.read_only)
                 try:
                     async with block:
                         return await function(*args, **kwargs)
@@ -203,13 +209,13 @@ class Atomic:
 
     # -- bookkeeping of entered blocks --
 
-    def _remember(self, entered: _Entered) -> None:
+    def _remember(self, entered: Entered) -> None:
         self._entered.append(entered)
         level = entered.level
         if entered.unit is not None and level is not None and level.is_outermost:
             remember_transaction(level.transaction)
 
-    def _take(self) -> _Entered:
+    def _take(self) -> Entered:
         """The block being exited: this caller's latest, or (from a finaliser's context) the latest."""
         owner = current_owner()
         for index in range(len(self._entered) - 1, -1, -1):
@@ -234,22 +240,37 @@ def atomic(target: Callable[P, R], /) -> Callable[P, R]: ...
 
 
 @overload
-def atomic(target: Target = None, /, *, kind: str | None = None, retries: int = 0, durable: bool = False) -> Atomic: ...
+def atomic(
+    target: Target = None,
+    /,
+    *,
+    kind: str | None = None,
+    retries: int = 0,
+    durable: bool = False,
+    read_only: bool = False,
+) -> Atomic: ...
 
 
 def atomic(
-    target: Any = None, /, *, kind: str | None = None, retries: int = 0, durable: bool = False
+    target: Any = None,
+    /,
+    *,
+    kind: str | None = None,
+    retries: int = 0,
+    durable: bool = False,
+    read_only: bool = False,
 ) -> Atomic | Callable[..., Any]:
     """Open an atomic block on an adapter's database (or the default database of ``kind``).
 
     Use as ``@atomic(adapter)``, ``@atomic(kind="postgres", retries=3)``, ``with atomic(adapter):``
     or ``async with atomic(async_adapter):``. Without an adapter or kind, the block binds when it
     opens: to the database of the current unit of work if there is exactly one, else to the only
-    default database there is.
+    default database there is. ``read_only=True``: a READ ONLY transaction, outside a unit on a
+    read replica when one is fit (``READ_REPLICA_DSNS``), else on the primary.
     """
     if callable(target) and not hasattr(target, "session_manager") and not isinstance(target, BaseSessionManager):
         return Atomic(None, kind=kind)(target)
-    return Atomic(target, kind=kind, retries=retries, durable=durable)
+    return Atomic(target, kind=kind, retries=retries, durable=durable, read_only=read_only)
 
 
 def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
@@ -272,92 +293,6 @@ def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
         callback()
         return
     transaction.on_commit(callback)
-
-
-# --- one block, from plan to close. _open and _close do I/O (async runs them in a greenlet);
-# context variables are only touched by the caller, in its own context.
-
-
-@dataclass(eq=False)
-class _Entered:
-    manager: BaseSessionManager[Any, Any]
-    owner: tuple[int, object]
-    session: Any  # what the caller gets: Session or AsyncSession
-    joins: Transaction | None = None  # an open transaction this block becomes a savepoint of
-    unit: Unit | None = None
-    standalone: Transaction | None = None  # a transaction of its own (outside any unit)
-    level: Level | None = None
-
-
-def _plan(manager: BaseSessionManager[Any, Any], durable: bool) -> _Entered:
-    """Decide where the block goes (reads context variables; no I/O)."""
-    owner = current_owner()
-    block = manager.sessions.block()
-    if block is not None:
-        _check_durable(durable)
-        return _Entered(manager, owner, block.handed_out, joins=block)
-    unit = current_unit(manager)
-    if unit is not None:
-        if unit.transaction is not None:
-            _check_durable(durable)
-        return _Entered(manager, owner, unit.session(), unit=unit)
-    session = manager.new_session()
-    sync = _sync_session(session)
-    transaction = Transaction(sync, on_end=functools.partial(close_quietly, sync), handed_out=session)
-    manager.sessions.set_block(transaction)
-    remember_transaction(transaction)
-    return _Entered(manager, owner, session, standalone=transaction)
-
-
-def _open(entered: _Entered) -> Level:
-    if entered.standalone is not None:
-        return entered.standalone.begin(entered.owner)
-    if entered.joins is not None:
-        return entered.joins.savepoint(entered.owner)
-    unit = entered.unit
-    assert unit is not None
-    unit.guard.enter(entered.owner)
-    try:
-        if unit.transaction is not None:
-            return unit.transaction.savepoint(entered.owner)
-        return unit.begin_transaction(entered.owner)
-    finally:
-        unit.guard.exit()
-
-
-def _close(entered: _Entered, failed: bool) -> list[Callback]:
-    level = entered.level
-    if level is None:  # opening failed: a standalone session may still need closing
-        if entered.standalone is not None and not entered.standalone.closed:
-            entered.standalone.closed = True
-            close_quietly(entered.standalone.session)
-        return []
-    unit = entered.unit
-    if unit is None:
-        return level.transaction.close(level, failed=failed)
-    unit.guard.enter(entered.owner)
-    try:
-        return level.transaction.close(level, failed=failed)
-    finally:
-        unit.guard.exit()
-
-
-def _forget(entered: _Entered) -> None:
-    transaction = entered.standalone or (entered.level.transaction if entered.level else None)
-    if transaction is None or not transaction.closed:
-        return
-    if entered.standalone is not None and entered.manager.sessions.block() is transaction:
-        entered.manager.sessions.set_block(None)
-    forget_transaction(transaction)
-
-
-def _check_durable(durable: bool) -> None:
-    if durable:
-        raise DatabaseTransactionError("A durable atomic block cannot be nested inside another atomic block.")
-
-
-def _sync_session(session: Session | AsyncSession) -> Session:
-    return session.sync_session if isinstance(session, AsyncSession) else session
 
 
 def _outgoing(exc: BaseException) -> BaseException | None:

@@ -72,7 +72,9 @@ class _ReplicaSetBase(Generic[M]):
     def encode_token(self, position: int) -> str:
         return self.tokens.encode(position)
 
-    def _token_from(self, connection: Connection) -> str:
+    def token_on(self, connection: Connection) -> str:
+        """A token for everything committed on the primary so far, read on a sync ``connection``
+        (for async sets: the sync side, inside a greenlet)."""
         with translated_errors():
             return self.tokens.encode(self.router.primary_position(connection))
 
@@ -96,8 +98,8 @@ class ReplicaSet(_ReplicaSetBase[SessionManager]):
         """A token for everything committed on the primary so far (one statement on ``bind``)."""
         if isinstance(bind, Engine):
             with bind.connect() as connection:
-                return self._token_from(connection)
-        return self._token_from(bind)
+                return self.token_on(connection)
+        return self.token_on(bind)
 
     def status(self) -> list[ReplicaStatus]:
         """Measure every replica now (for health checks)."""
@@ -130,9 +132,9 @@ class AsyncReplicaSet(_ReplicaSetBase[AsyncSessionManager]):
         """A token for everything committed on the primary so far (one statement on ``bind``)."""
         if isinstance(bind, AsyncEngine):
             async with bind.connect() as connection:
-                token: str = await connection.run_sync(self._token_from)
+                token: str = await connection.run_sync(self.token_on)
                 return token
-        return await bind.run_sync(self._token_from)
+        return await bind.run_sync(self.token_on)
 
     async def status(self) -> list[ReplicaStatus]:
         """Measure every replica now (for health checks)."""

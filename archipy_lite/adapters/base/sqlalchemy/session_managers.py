@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from archipy_lite.adapters.base.sqlalchemy import routing
 from archipy_lite.adapters.base.sqlalchemy.context_sessions import ContextSessions
 from archipy_lite.adapters.base.sqlalchemy.error_translation import install_error_translation
 from archipy_lite.adapters.base.sqlalchemy.pool_checks import install_idle_ping
@@ -61,6 +62,15 @@ class DialectSupport(Protocol):
 
     def recover_autocommit(self, connection: Connection) -> None:
         """Make a connection in autocommit mode usable again after one of its statements failed."""
+        ...
+
+    def set_session_read_only(self, connection: Connection, on: bool) -> bool:
+        """Make every later transaction on ``connection`` read-only (or writable again); False when
+        nothing had to change (the connection was read-only already)."""
+        ...
+
+    def begin_read_only(self, connection: Connection) -> None:
+        """Make the transaction just begun on ``connection`` read-only (its first statement)."""
         ...
 
     def set_autocommit(self, connection: Connection, on: bool) -> None:
@@ -198,11 +208,14 @@ class SessionManager(BaseSessionManager[Engine, Session]):
         return session
 
     def dispose(self) -> None:
-        """Close pooled connections; the engine is rebuilt on next use."""
+        """Close pooled connections (the read replicas' too); the engine is rebuilt on next use."""
         with self._lock:
             engine, self._engine, self._factory = self._engine, None, None
         if engine is not None:
             engine.dispose()
+        replicas = routing.replicas(self)
+        if replicas is not None:
+            replicas.dispose()
 
 
 class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
@@ -269,6 +282,11 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
             self._forget_closed_loops()
         for engine in engines:
             await engine.dispose()
+        replicas = routing.replicas(self)
+        if replicas is not None:
+            outcome = replicas.dispose()
+            if outcome is not None:
+                await outcome
 
 
 def _prepare(engine: Engine, manager: BaseSessionManager[Any, Any]) -> None:

@@ -126,9 +126,11 @@ class ArchipySession(Session):
     @contextmanager
     def _own_transaction(self, *, single_statement: bool, writes: Sequence[Any] | None) -> Iterator[None]:
         end_call_transaction(self)  # anything a direct use of the session left behind
+        unit = self.unit
         if writes is not None:
             refuse_pending_changes(self, writes)
-        unit = self.unit
+            if unit is not None and not unit.wrote:
+                unit.will_write()
         kept = unsaved_values_kept(self) if writes is None else nullcontext()
         try:
             with translated_errors(), self.commit_held(), kept:
@@ -216,6 +218,9 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
         return None
     if session.is_async_proxy and not in_greenlet():
         raise AsyncLoadError(f"Loading {_what(state)} needs a query, but {ASYNC_IO_HINT}")
+    unit = session.unit
+    if unit is not None and not unit.wrote and _may_write(state) and session.get_transaction() is None:
+        unit.will_write()  # before a connection is chosen for it: writes go to the primary
     if not session.autocommit or session.in_call():
         return None
     with session.call(single_statement=True):
@@ -224,6 +229,11 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
             return result  # DML without RETURNING: already closed, its rowcount stays readable
         frozen = result.freeze()  # rows buffered: the result outlives the call's connection
     return frozen()
+
+
+def _may_write(state: ORMExecuteState) -> bool:
+    """Anything but a plain SELECT (text() statements included: their meaning is unknown)."""
+    return not state.is_select or getattr(state.statement, "_for_update_arg", None) is not None
 
 
 def _what(state: ORMExecuteState) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from archipy_lite.adapters.base.sqlalchemy import routing
 from archipy_lite.adapters.base.sqlalchemy.binding import Target, decorate, resolve
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import Callback, Owner, current_owner
@@ -44,12 +45,21 @@ class UnitOfWork:
     """A unit of work description, usable as decorator and as (async) context manager."""
 
     def __init__(
-        self, *targets: Target, kind: str | None = None, atomic: bool = False, every_database: bool = False
+        self,
+        *targets: Target,
+        kind: str | None = None,
+        atomic: bool = False,
+        every_database: bool = False,
+        read_only: bool = False,
+        consistency_token: str | None = None,
     ) -> None:
         self.targets = targets
         self.kind = kind
         self.atomic = atomic
         self.every_database = every_database
+        self.read_only = read_only
+        self.given_token = consistency_token
+        self.consistency_token: str | None = None  # after a unit that wrote ends (with read replicas)
         self._uses: list[_Use] = []
 
     # -- context manager --
@@ -66,6 +76,7 @@ class UnitOfWork:
             callbacks = use.end(failed=exc is not None)
         finally:
             use.leave()
+            self.consistency_token = use.consistency_token()
         for callback in callbacks:
             callback()
         return False
@@ -85,6 +96,7 @@ class UnitOfWork:
             callbacks = await asyncio.shield(_end_async(use, failed=exc is not None, discard=cancelled))
         finally:
             use.leave()
+            self.consistency_token = use.consistency_token()
         await _run_async(callbacks)
         return False
 
@@ -105,6 +117,20 @@ class UnitOfWork:
 
     async def rollback_async(self) -> None:
         await _finish_async(self._latest(), failed=True)
+
+    # -- consistency tokens for the next request (read replicas) --
+
+    def current_consistency_token(self) -> str | None:
+        """A token covering what this unit has committed so far, when it wrote and replicas exist."""
+        return self._latest().token_now(is_async=False)
+
+    async def current_consistency_token_async(self) -> str | None:
+        """``current_consistency_token`` from async code."""
+        use = self._latest()
+        token: str | None = await greenlet_spawn(use.token_now, is_async=True)
+        if token is None and False in use.flavours():
+            token = await asyncio.to_thread(use.token_now, is_async=False)
+        return token
 
     # -- decorator --
 
@@ -131,7 +157,14 @@ class UnitOfWork:
     # -- bookkeeping --
 
     def _copy(self) -> UnitOfWork:
-        return UnitOfWork(*self.targets, kind=self.kind, atomic=self.atomic, every_database=self.every_database)
+        return UnitOfWork(
+            *self.targets,
+            kind=self.kind,
+            atomic=self.atomic,
+            every_database=self.every_database,
+            read_only=self.read_only,
+            consistency_token=self.given_token,
+        )
 
     def _begin(self, *, is_async: bool) -> _Use:
         targets = self.targets or ((None,) if not self.every_database else ())
@@ -144,7 +177,8 @@ class UnitOfWork:
             use.token = enter_scope(scope)
         use.scope = scope
         for manager in managers:
-            use.add(manager, atomic=self.atomic)
+            routing.check_token(manager, self.given_token)
+            use.add(manager, atomic=self.atomic, read_only=self.read_only, token=self.given_token)
         for unit in use.opened:
             if unit.transaction is not None:
                 remember_transaction(unit.transaction)
@@ -167,16 +201,30 @@ class UnitOfWork:
 
 
 def unit_of_work(
-    *targets: Target, kind: str | None = None, atomic: bool = False, every_database: bool = False
+    *targets: Target,
+    kind: str | None = None,
+    atomic: bool = False,
+    every_database: bool = False,
+    read_only: bool = False,
+    consistency_token: str | None = None,
 ) -> UnitOfWork:
     """A unit of work on ``targets`` (adapters or session managers; none: the default database).
 
     Use as ``with unit_of_work(adapter):``, ``async with unit_of_work(async_adapter):`` or
     ``@unit_of_work(adapter)`` on a request handler, task or job function. ``atomic=True`` makes
     the whole unit one transaction. ``every_database=True`` also gives a unit to any database
-    first used inside this one (what the web middleware does).
+    first used inside this one (what the web middleware does). ``read_only=True`` reads a replica
+    that has replayed ``consistency_token`` (the ``consistency_token`` of an earlier unit that
+    wrote), or the primary, and refuses writes either way.
     """
-    return UnitOfWork(*targets, kind=kind, atomic=atomic, every_database=every_database)
+    return UnitOfWork(
+        *targets,
+        kind=kind,
+        atomic=atomic,
+        every_database=every_database,
+        read_only=read_only,
+        consistency_token=consistency_token,
+    )
 
 
 @dataclass(eq=False)
@@ -191,19 +239,22 @@ class _Use:
     opened: list[Unit] = field(default_factory=list)  # units whose transaction this use began
     joined_sessions: list[Any] = field(default_factory=list)  # sessions of atomic blocks it runs inside
 
-    def add(self, manager: BaseSessionManager[Any, Any], *, atomic: bool) -> None:
+    def add(
+        self, manager: BaseSessionManager[Any, Any], *, atomic: bool, read_only: bool = False, token: str | None = None
+    ) -> None:
         block = manager.sessions.block()
         if block is not None:  # inside an atomic block of its own: calls already share its session
             self.joined_sessions.append(block.handed_out)
             return
-        unit, created = self.scope.add(manager, self.owner)  # an atomic scope begins the new unit's transaction
+        # An atomic scope begins the new unit's transaction.
+        unit, created = self.scope.add(manager, self.owner, read_only=read_only, token=token)
         began = created and self.scope.atomic
         if created:
             self.created.append(unit)
         if atomic and unit.transaction is None:
             unit.guard.enter(self.owner)
             try:
-                self.scope.levels[unit] = unit.begin_transaction(self.owner)
+                self.scope.levels[unit] = unit.begin_transaction(self.owner, read_only=read_only)
             finally:
                 unit.guard.exit()
             began = True
@@ -253,6 +304,21 @@ class _Use:
             raise
         finally:
             self.close(failed=failed, discard=discard)
+
+    def token_now(self, *, is_async: bool) -> str | None:
+        """A token for the first of this use's writing units of the given flavour (one round trip)."""
+        for unit in self._mine(self._owned(), is_async):
+            if unit.wrote and not unit.read_only and routing.replicas(unit.manager) is not None:
+                unit.guard.enter(self.owner)
+                try:
+                    return routing.token_after_commit(unit.manager, unit.connection())
+                finally:
+                    unit.guard.exit()
+        return None
+
+    def consistency_token(self) -> str | None:
+        """The token of the (first) unit this use created that wrote, once it has ended."""
+        return next((unit.consistency_token for unit in self._owned() if unit.consistency_token), None)
 
     def leave(self) -> None:
         """Context-variable work, in the caller's context."""

@@ -12,9 +12,7 @@ wherever they are still referenced.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import warnings
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -22,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.util.concurrency import await_only
 
+from archipy_lite.adapters.base.sqlalchemy import routing
+from archipy_lite.adapters.base.sqlalchemy.call_guard import CallGuard
 from archipy_lite.adapters.base.sqlalchemy.pending_changes import describe_unsaved
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
     Level,
@@ -57,12 +56,14 @@ class UnitScope:
         self.joined_on_demand: list[Unit] = []
         self.closed = False
 
-    def add(self, manager: BaseSessionManager[Any, Any], owner: Owner) -> tuple[Unit, bool]:
+    def add(
+        self, manager: BaseSessionManager[Any, Any], owner: Owner, *, read_only: bool = False, token: str | None = None
+    ) -> tuple[Unit, bool]:
         """The scope's unit for ``manager``, created if needed (no I/O); True when created."""
         unit = self.units.get(manager)
         if unit is not None and not unit.closed:
             return unit, False
-        unit = Unit(manager)
+        unit = Unit(manager, read_only=read_only, token=token)
         self.units[manager] = unit
         if self.atomic:
             self.levels[unit] = unit.begin_transaction(owner)  # no I/O: the unit has no connection yet
@@ -127,62 +128,32 @@ def leave_scope(token: Any) -> None:
         _scope.set(None)
 
 
-class CallGuard:
-    """Lets one thread or task at a time use a shared session; re-entrant for its holder.
+class Unit:
+    """One database's session and connection within a unit scope.
 
-    Async units run on one event loop, so a flag suffices while nobody waits; a waiter parks on
-    an ``asyncio.Event`` (from inside the greenlet that runs the call).
+    ``read_only``: the unit reads a replica that has replayed ``token`` (see ``routing``), or the
+    primary, and refuses writes either way. A writing unit reads a replica between atomic blocks
+    only with ``READ_REPLICA_AUTOCOMMIT_READS`` and only until it writes; once it has, it stays on
+    the primary, and its ``consistency_token`` (set when it ends) lets a later request read a
+    replica that has seen its writes.
     """
 
-    def __init__(self, *, is_async: bool) -> None:
-        self._is_async = is_async
-        self._lock = threading.RLock()
-        self._free: asyncio.Event | None = None
-        self.holder: Owner | None = None  # who is inside a call now
-        self._depth = 0
-
-    @property
-    def depth(self) -> int:
-        """How many calls the holder is inside (re-entered calls count)."""
-        return self._depth
-
-    def enter(self, owner: Owner) -> None:
-        if self.holder == owner:
-            self._depth += 1
-            return
-        if self._is_async:
-            while self.holder is not None:
-                if self._free is None:
-                    self._free = asyncio.Event()
-                self._free.clear()
-                await_only(self._free.wait())
-        else:
-            self._lock.acquire()
-        self.holder, self._depth = owner, 1
-
-    def exit(self) -> None:
-        self._depth -= 1
-        if self._depth:
-            return
-        self.holder = None
-        if self._is_async:
-            if self._free is not None:
-                self._free.set()
-        else:
-            self._lock.release()
-
-
-class Unit:
-    """One database's session and connection within a unit scope."""
-
-    def __init__(self, manager: BaseSessionManager[Any, Any]) -> None:
+    def __init__(
+        self, manager: BaseSessionManager[Any, Any], *, read_only: bool = False, token: str | None = None
+    ) -> None:
         self.manager = manager
+        self.read_only = read_only
+        self.token = token
         self.guard = CallGuard(is_async=manager.is_async)
         self.transaction: Transaction | None = None
+        self.wrote = False
+        self.consistency_token: str | None = None
         self.closed = False
         self._session: Session | AsyncSession | None = None
         self._connection: Connection | None = None
         self._autocommit = True
+        self._on_replica = False
+        self._read_only_set = False  # the session characteristic was changed on our connection
 
     def __repr__(self) -> str:
         return f"<Unit {self.manager!r}{' closed' if self.closed else ''}>"
@@ -212,13 +183,37 @@ class Unit:
             self._drop_dead_connection()
             connection = None
         if connection is None:
-            engine: Engine | AsyncEngine = self.manager.engine
-            sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-            connection = sync_engine.connect()
+            connection = self._engine().connect()
             self._connection = connection
             if self._autocommit:
                 self.manager.dialect.set_autocommit(connection, True)
+            if self.read_only and not self._on_replica:
+                self._read_only_set = self.manager.dialect.set_session_read_only(connection, True)
         return connection
+
+    def _engine(self) -> Engine:
+        """The primary's engine, or a replica's when this unit may read one (see the class docs)."""
+        self._on_replica = False
+        may_read_replica = self.read_only or (
+            not self.wrote and self.transaction is None and routing.reads_go_to_replicas(self.manager)
+        )
+        replica = routing.replica_engine(self.manager, self.token) if may_read_replica else None
+        if replica is not None:
+            self._on_replica = True
+            return replica
+        engine: Engine | AsyncEngine = self.manager.engine
+        return engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    def will_write(self) -> None:
+        """A call or block that may write is starting: it, and all after it, use the primary.
+
+        No transaction is open when this runs, so a replica connection is simply given back.
+        """
+        if self.read_only:
+            return  # a read-only unit stays where it is; a write there fails (DatabaseReadOnlyError)
+        self.wrote = True
+        if self._on_replica:
+            self._release_connection(discard=False)
 
     def set_autocommit(self, on: bool) -> None:
         """Switch the held connection between driver autocommit and real transactions (no I/O)."""
@@ -232,6 +227,7 @@ class Unit:
 
     def _drop_dead_connection(self) -> None:
         connection, self._connection = self._connection, None
+        self._on_replica = self._read_only_set = False
         if connection is not None:
             try:
                 connection.close()
@@ -240,14 +236,22 @@ class Unit:
 
     # -- atomic blocks on the unit's session --
 
-    def begin_transaction(self, owner: Owner) -> Level:
-        """Open the outermost atomic level on the unit's session (the connection leaves autocommit)."""
+    def begin_transaction(self, owner: Owner, *, read_only: bool = False) -> Level:
+        """Open the outermost atomic level on the unit's session (the connection leaves autocommit).
+
+        ``read_only``: a READ ONLY transaction, on whichever connection the unit holds.
+        """
         session = self.sync_session or _sync(self.session())
         end_call_transaction(session)
+        if not read_only:
+            self.will_write()
         self.set_autocommit(False)
         session.autoflush = True
         self.transaction = Transaction(session, on_end=self._transaction_ended)
-        return self.transaction.begin(owner)
+        level = self.transaction.begin(owner)
+        if read_only:
+            self.manager.dialect.begin_read_only(session.connection())
+        return level
 
     def _transaction_ended(self) -> None:
         self.transaction = None
@@ -270,19 +274,25 @@ class Unit:
                 elif not failed:
                     _warn_unsaved(session)
                 session.close()
+            if self.wrote and not failed and not discard and self._connection is not None and not self._on_replica:
+                self.consistency_token = routing.token_after_commit(self.manager, self._connection)
         finally:
             self.closed = True
             self._release_connection(discard=discard)
 
     def _release_connection(self, *, discard: bool) -> None:
         connection, self._connection = self._connection, None
+        read_only_set, self._on_replica, self._read_only_set = self._read_only_set, False, False
         if connection is None:
             return
         try:
             if discard or connection.invalidated:
                 connection.invalidate()
-            elif self._autocommit:
-                self.manager.dialect.set_autocommit(connection, False)
+            else:
+                if read_only_set:
+                    self.manager.dialect.set_session_read_only(connection, False)
+                if self._autocommit:
+                    self.manager.dialect.set_autocommit(connection, False)
         except Exception:
             logger.debug("restoring a connection's mode failed; discarding it", exc_info=True)
             connection.invalidate()

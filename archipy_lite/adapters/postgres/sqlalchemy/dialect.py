@@ -116,6 +116,16 @@ class PostgresDialect:
         if connection.dialect.driver == "asyncpg":
             connection.exec_driver_sql("ROLLBACK")
 
+    def set_session_read_only(self, connection: Connection, on: bool) -> bool:
+        """One round trip; also covers statements run in autocommit (each is its own transaction)."""
+        mode = "READ ONLY" if on else "READ WRITE"
+        connection.exec_driver_sql(f"SET SESSION CHARACTERISTICS AS TRANSACTION {mode}")
+        connection.commit()  # nothing to commit in autocommit mode; ends SQLAlchemy's own bookkeeping
+        return True
+
+    def begin_read_only(self, connection: Connection) -> None:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
     def set_autocommit(self, connection: Connection, on: bool) -> None:
         """Driver autocommit on, or back to the engine's isolation level (attributes, no round trip)."""
         dialect = connection.dialect

@@ -85,6 +85,19 @@ class SQLiteDialect:
     def recover_autocommit(self, connection: Connection) -> None:
         """Nothing to do: a failed statement leaves no transaction behind."""
 
+    def set_session_read_only(self, connection: Connection, on: bool) -> bool:
+        """``PRAGMA query_only``; a connection that is query-only already (a data set's) is left alone."""
+        try:
+            if on and connection.exec_driver_sql("PRAGMA query_only").scalar():
+                return False
+            connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+            return True
+        finally:
+            connection.commit()  # ends SQLAlchemy's own bookkeeping; nothing is pending
+
+    def begin_read_only(self, connection: Connection) -> None:
+        """SQLite transactions cannot be declared read-only; a read-only unit sets query_only instead."""
+
     def set_autocommit(self, connection: Connection, on: bool) -> None:
         """The driver always autocommits here (see ``prepare_engine``): only our BEGIN is skipped or not."""
         connection.execution_options(**{_NO_BEGIN: on})
