@@ -103,7 +103,8 @@ def expected_order(rows: Sequence[Values], sort: Sequence[SortDTO]) -> list[Valu
 
     def compare(left: Values, right: Values) -> int:
         for dto in keys:
-            outcome = _compare_one(left[dto.field], right[dto.field], dto)
+            name = dto.field if isinstance(dto.field, str) else dto.field.key
+            outcome = _compare_one(left[name], right[name], dto)
             if outcome:
                 return outcome
         return 0
