@@ -20,6 +20,7 @@ from archipy_lite.models.dtos.sort_dto import SortDTO
 from archipy_lite.models.errors import InvalidArgumentError
 
 from backends import Backend
+from db_checks import backend_params
 from keyset_model import KeysetBase, Row, Values, expected_order, insert_rows, prepare, values
 
 BY_A_THEN_B = [SortDTO(field="a", order="desc", nulls="last"), SortDTO(field=Row.b, order="asc")]
@@ -233,3 +234,25 @@ def test_a_cursor_signed_with_another_key_or_too_old_is_refused(tmp_path: Any, m
     assert caught.value.details["reason"] == "stale"
     for each in (one, two, other, unkeyed, short_lived):
         each.session_manager.dispose()
+
+
+@pytest.mark.parametrize("db", backend_params(kind="postgres"), indirect=True)
+async def test_a_page_without_total_is_one_statement_without_a_transaction(db: Backend) -> None:
+    """Outside atomic blocks a lone page read skips BEGIN/COMMIT; a page and its count share one transaction."""
+    await seeded(db)
+    flags: list[bool] = []
+
+    def record(conn: Any, *_: Any) -> None:
+        flags.append(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    event.listen(db.sync_engine, "before_cursor_execute", record)
+    try:
+        await page_of(db, CursorPaginationDTO(page_size=4))
+        await page_of(db, OffsetPaginationDTO(limit=4), include_total=False)
+        alone = list(flags)
+        flags.clear()
+        await page_of(db, CursorPaginationDTO(page_size=4), include_total=True)
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", record)
+    assert alone == [True, True]
+    assert flags == [False, False]

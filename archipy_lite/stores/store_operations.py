@@ -160,7 +160,7 @@ def iterate(sessions: Callable[[], Session], keyset: Keyset, batch: int) -> Gene
 
 def next_batch(session: Session, keyset: Keyset, after: tuple[Any, ...] | None, batch: int) -> list[KeyedRow]:
     """Up to ``batch`` rows after the sort values ``after`` (from the start when None)."""
-    with operation_scope(session):
+    with operation_scope(session, single_statement=keyset.runs_alone):
         return keyset.fetch(session, after, limit=batch, execution_options=_fresh(session))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Dialect, Select, and_, or_, tuple_
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy.cursors import fingerprint_of
+from archipy_lite.adapters.base.sqlalchemy.query_building import runs_alone
 from archipy_lite.adapters.base.sqlalchemy.sorting import SortKey, sort_keys
 from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import InvalidArgumentError
@@ -51,6 +52,8 @@ class Keyset:
         self._width = len(query.column_descriptions)
         self._grouped = bool(query._group_by_clauses)
         self._query = query.add_columns(*(key.column.label(_LABEL.format(i)) for i, key in enumerate(keys)))
+        #: Whether a page is one statement (no eager loader queries of its own): no BEGIN/COMMIT needed.
+        self.runs_alone = runs_alone(self._query)
 
     def fingerprint(self, dialect: Dialect) -> str:
         """What a cursor of this search must match: its SQL, its parameter values and its sort."""

@@ -69,7 +69,7 @@ def _window_page(
     else:
         ordered = sorting.apply_stable_order(query)  # pages must not overlap even unsorted
     statement = query_building.apply_pagination(ordered, pagination)
-    with operation_scope(session):
+    with operation_scope(session, single_statement=include_total is False and query_building.runs_alone(statement)):
         result = session.execute(statement, execution_options=fresh(session))
         items: list[Any] = list(result.all()) if multiple else list(result.scalars().all())
         total = None
@@ -95,7 +95,7 @@ def _cursor_page(
     cursor = signer.decode(pagination.cursor, fingerprint, len(keyset.keys)) if pagination.cursor else None
     backwards = cursor is not None and cursor.direction == "before"
     size = pagination.page_size
-    with operation_scope(session):
+    with operation_scope(session, single_statement=keyset.runs_alone and not include_total):
         rows = keyset.fetch(
             session,
             cursor.values if cursor else None,
