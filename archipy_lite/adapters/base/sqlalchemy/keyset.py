@@ -90,10 +90,12 @@ class Keyset:
             if condition is None:
                 return []
             statement = statement.having(condition) if self._grouped else statement.where(condition)
-        frozen = session.execute(statement.limit(limit), execution_options=execution_options or {}).freeze()
-        items = frozen().columns(*range(self._width))
-        found = items.all() if self.whole_rows else items.scalars().all()
+        result = session.execute(statement.limit(limit), execution_options=execution_options or {})
         width = self._width
+        if not self.whole_rows:
+            return [KeyedRow(row[0], tuple(row[width:])) for row in result.all()]
+        frozen = result.freeze()  # twice: rows without the sort values (names kept), and the values
+        found = frozen().columns(*range(width)).all()
         return [KeyedRow(item, tuple(row[width:])) for item, row in zip(found, frozen().all(), strict=True)]
 
     def _ordered(self, keys: list[SortKey]) -> Select[Any]:
