@@ -335,11 +335,11 @@ class AsyncStore(_StoreBase[E]):
         while True:
             session = self.port.get_session().sync_session
             rows = await greenlet_spawn(ops.next_batch, session, keyset, after, batch_size)
-            for row in rows:
-                yield row.item
+            for item in rows.items:
+                yield item
             if len(rows) < batch_size:
                 return
-            after = rows[-1].values
+            after = rows.values(-1)
 
     async def update(self, uuid: Any, /, **changes: Any) -> E:
         return await self._run(ops.update_row, self.model, uuid, changes)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
-from archipy_lite.adapters.base.sqlalchemy.keyset import KeyedRow, Keyset
+from archipy_lite.adapters.base.sqlalchemy.keyset import Batch, Keyset
 from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, operation_scope
 from archipy_lite.adapters.base.sqlalchemy.query_building import Window
 from archipy_lite.models.dtos.sort_dto import SortSpec
@@ -152,13 +152,13 @@ def iterate(sessions: Callable[[], Session], keyset: Keyset, batch: int) -> Gene
     after: tuple[Any, ...] | None = None
     while True:
         rows = next_batch(sessions(), keyset, after, batch)
-        yield from (row.item for row in rows)
+        yield from rows.items
         if len(rows) < batch:
             return
-        after = rows[-1].values
+        after = rows.values(-1)
 
 
-def next_batch(session: Session, keyset: Keyset, after: tuple[Any, ...] | None, batch: int) -> list[KeyedRow]:
+def next_batch(session: Session, keyset: Keyset, after: tuple[Any, ...] | None, batch: int) -> Batch:
     """Up to ``batch`` rows after the sort values ``after`` (from the start when None)."""
     with operation_scope(session, single_statement=keyset.runs_alone):
         return keyset.fetch(session, after, limit=batch, execution_options=_fresh(session))

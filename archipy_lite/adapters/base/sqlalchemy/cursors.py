@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -37,7 +38,6 @@ VERSION = 1
 _TAG_BYTES = 16
 _DOMAIN = b"archipy_lite.cursor\x00"
 _PROCESS_KEY = secrets.token_bytes(32)
-_warned: list[bool] = []
 
 
 @dataclass(frozen=True)
@@ -91,14 +91,17 @@ def signer_for(config: SQLAlchemyConfig) -> CursorSigner:
     """The signer of an adapter's configuration (a random per-process key when none is configured)."""
     secret = config.CURSOR_SECRET_KEY
     if secret is None:
-        if not _warned:
-            _warned.append(True)
-            logger.warning(
-                "CURSOR_SECRET_KEY is not set: pagination cursors are signed with a random key of this "
-                "process and are refused by other processes and after a restart"
-            )
+        _warn_about_the_process_key()
         return CursorSigner(_PROCESS_KEY, config.CURSOR_MAX_AGE_SECONDS)
     return CursorSigner(secret.get_secret_value().encode(), config.CURSOR_MAX_AGE_SECONDS)
+
+
+@functools.cache
+def _warn_about_the_process_key() -> None:
+    logger.warning(
+        "CURSOR_SECRET_KEY is not set: pagination cursors are signed with a random key of this "
+        "process and are refused by other processes and after a restart"
+    )
 
 
 def fingerprint_of(text: str) -> str:

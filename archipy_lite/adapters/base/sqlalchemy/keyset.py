@@ -25,11 +25,19 @@ _compiled_sql: dict[Hashable, str] = {}
 _MAX_COMPILED = 1000
 
 
-class KeyedRow(NamedTuple):
-    """One fetched row: the item the caller asked for and its sort values."""
+class Batch(NamedTuple):
+    """Fetched rows: the items the caller asked for, and the raw rows that end with their sort values."""
 
-    item: Any
-    values: tuple[Any, ...]
+    items: list[Any]
+    rows: Sequence[Any]
+    width: int
+
+    def values(self, index: int) -> tuple[Any, ...]:
+        """The sort values of item ``index`` (read only where a cursor or the next batch needs them)."""
+        return tuple(self.rows[index][self.width :])
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 class Keyset:
@@ -78,7 +86,7 @@ class Keyset:
         backwards: bool = False,
         limit: int,
         execution_options: dict[str, Any] | None = None,
-    ) -> list[KeyedRow]:
+    ) -> Batch:
         """Up to ``limit`` rows after ``values`` (before them, nearest first, when ``backwards``).
 
         No values: from the first row (the last one when ``backwards``).
@@ -88,15 +96,14 @@ class Keyset:
         if values:
             condition = rows_after(keys, values)
             if condition is None:
-                return []
+                return Batch([], [], self._width)
             statement = statement.having(condition) if self._grouped else statement.where(condition)
         result = session.execute(statement.limit(limit), execution_options=execution_options or {})
-        width = self._width
         if not self.whole_rows:
-            return [KeyedRow(row[0], tuple(row[width:])) for row in result.all()]
-        frozen = result.freeze()  # twice: rows without the sort values (names kept), and the values
-        found = frozen().columns(*range(width)).all()
-        return [KeyedRow(item, tuple(row[width:])) for item, row in zip(found, frozen().all(), strict=True)]
+            rows = result.all()
+            return Batch([row[0] for row in rows], rows, self._width)
+        frozen = result.freeze()  # twice: rows without the sort values (names kept), and all columns
+        return Batch(list(frozen().columns(*range(self._width)).all()), frozen().all(), self._width)
 
     def _ordered(self, keys: list[SortKey]) -> Select[Any]:
         return self._query.order_by(*(key.clause() for key in keys))

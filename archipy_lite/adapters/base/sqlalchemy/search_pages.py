@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
 from archipy_lite.adapters.base.sqlalchemy.cursors import CursorSigner, Direction
-from archipy_lite.adapters.base.sqlalchemy.keyset import KeyedRow, Keyset
+from archipy_lite.adapters.base.sqlalchemy.keyset import Keyset
 from archipy_lite.adapters.base.sqlalchemy.operations import is_autocommit, operation_scope
 from archipy_lite.models.dtos.page_dto import Page
 from archipy_lite.models.dtos.pagination_dto import (
@@ -96,7 +96,7 @@ def _cursor_page(
     backwards = cursor is not None and cursor.direction == "before"
     size = pagination.page_size
     with operation_scope(session, single_statement=keyset.runs_alone and not include_total):
-        rows = keyset.fetch(
+        batch = keyset.fetch(
             session,
             cursor.values if cursor else None,
             backwards=backwards,
@@ -104,23 +104,25 @@ def _cursor_page(
             execution_options=fresh(session),
         )
         total = int(session.execute(query_building.count_statement(query)).scalar_one()) if include_total else None
-    more = len(rows) > size
-    rows = rows[:size]
+    more = len(batch) > size
+    shown = min(len(batch), size)
+    items = batch.items[:shown]
+    # Where the page's first and last items sit in the batch (read nearest first when backwards).
+    first, last = (shown - 1, 0) if backwards else (0, shown - 1)
     if backwards:
-        rows.reverse()
+        items.reverse()
 
-    def link(row: KeyedRow | None, direction: Direction) -> str:
-        # No row: an empty page links to the first page ("after" nothing) or the last ("before" nothing).
-        return signer.encode(fingerprint, direction, row.values if row is not None else ())
+    def link(position: int, direction: Direction) -> str:
+        # An empty page links to the first page ("after" nothing) or the last ("before" nothing).
+        return signer.encode(fingerprint, direction, batch.values(position) if shown else ())
 
     # Forward, there is a next page when a row beyond this one exists, and a previous one unless this
     # page started at the beginning; backward, the mirror image.
     positioned = cursor is not None and bool(cursor.values)
     has_next = positioned if backwards else more
     has_prev = more if backwards else positioned
-    first, last = (rows[0], rows[-1]) if rows else (None, None)
     return Page(
-        items=[row.item for row in rows],
+        items=items,
         total=total,
         page_size=size,
         next_cursor=link(last, "after") if has_next else None,
