@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import workloads
+from benchmarks import keyset, workloads
 from benchmarks.context import Bench
 from benchmarks.footprint import import_times, stream_memory
 from benchmarks.report import Target, targets_table, workload_table
@@ -29,6 +29,8 @@ FULL = {
     "tasks": 64,
     "task_lookups": 4_000,
     "stream_rows": 1_000_000,
+    "keyset_rows": 100_000,
+    "keyset_repeat": 20,
     "rounds": 7,
 }
 SMOKE = {
@@ -41,6 +43,8 @@ SMOKE = {
     "tasks": 8,
     "task_lookups": 40,
     "stream_rows": 2_000,
+    "keyset_rows": 2_000,
+    "keyset_repeat": 1,
     "rounds": 1,
 }
 
@@ -87,6 +91,9 @@ def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResul
                 "concurrent": lambda: workloads.concurrent_lookups(
                     bench, rows=sizes["rows"], tasks=sizes["tasks"], lookups=sizes["task_lookups"], rounds=rounds
                 ),
+                "keyset": lambda: keyset.keyset_against_offset(
+                    bench, rows=sizes["keyset_rows"], size=20, repeat=sizes["keyset_repeat"], rounds=rounds
+                ),
             }
             for name, step in steps.items():
                 print(f"running {name} ...", flush=True)
@@ -116,6 +123,7 @@ TARGETS = [
     Target("search", "archipy_lite execute_search_query", "advanced-alchemy list_and_count", 1.05),
     Target("concurrent", "archipy_lite adapter", "SQLAlchemy ORM", 0.95),
     Target("concurrent", "archipy_lite adapter", "advanced-alchemy", 1.05),
+    Target("keyset", "archipy_lite keyset page (cursor)", "archipy_lite OFFSET page", 10.0),
 ]
 
 

@@ -40,6 +40,7 @@ from archipy_lite.adapters.base.sqlalchemy.adapters import (
     SQLAlchemySortMixin,
 )
 from archipy_lite.adapters.base.sqlalchemy.ports import AsyncSQLAlchemyPort, SQLAlchemyPort
+from archipy_lite.models.dtos.page_dto import Page
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
@@ -471,6 +472,10 @@ class FakeUserStore:
     ) -> tuple[list[Any], int]:
         rows = list(self.rows.values())
         return rows, len(rows)
+
+    def search_page(self, entity: type[Any], query: Select[Any], *args: Any, **kwargs: Any) -> Page[Any]:
+        rows = list(self.rows.values())
+        return Page(items=rows, total=len(rows), page_size=len(rows))
 
 
 def test_a_fake_satisfies_the_port_and_an_incomplete_object_does_not() -> None:

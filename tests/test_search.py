@@ -23,7 +23,7 @@ from archipy_lite.adapters.base.sqlalchemy.adapters import (
     SQLAlchemyPaginationMixin,
     SQLAlchemySortMixin,
 )
-from archipy_lite.adapters.base.sqlalchemy.query_building import _is_unique_key, apply_sorting
+from archipy_lite.adapters.base.sqlalchemy.sorting import apply_sorting, is_unique_key
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import AsyncSQLiteSQLAlchemyAdapter, SQLiteSQLAlchemyAdapter
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
@@ -409,7 +409,7 @@ def test_only_unique_not_null_columns_of_the_one_table_selected_count_as_total_o
         UniqueConstraint("a", "b"),  # unique as a pair only
         Index("slug_key", "slug", unique=True),
     )
-    assert [column.key for column in table.c if _is_unique_key(column)] == ["id", "code", "slug"]
+    assert [column.key for column in table.c if is_unique_key(column)] == ["id", "code", "slug"]
     # A join repeats rows of the sorted table, so the tie-breakers stay.
     joined = select(User).join(Post, Post.author_id == User.uuid)
     sorted_join = apply_sorting(User, joined, SortDTO(field="username", order=SortOrderType.ASCENDING))

@@ -74,6 +74,22 @@ class SQLAlchemyConfig(ConfigModel):
     )
     APPLICATION_NAME: str | None = "archipy_lite"
 
+    CURSOR_SECRET_KEY: SecretStr | None = Field(
+        default=None,
+        description="Signs pagination cursors (at least 32 characters); the same on every process of an API. "
+        "Unset: a random key per process.",
+    )
+    CURSOR_MAX_AGE_SECONDS: int | None = Field(
+        default=None, ge=1, description="Pagination cursors older than this are refused; None: no limit."
+    )
+
+    @field_validator("CURSOR_SECRET_KEY")
+    @classmethod
+    def _check_cursor_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (secrets.token_urlsafe() makes one)")
+        return value
+
     @field_validator("ISOLATION_LEVEL", mode="before")
     @classmethod
     def _normalise_isolation_level(cls, value: object) -> object:

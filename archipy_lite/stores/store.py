@@ -12,14 +12,17 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.util import greenlet_spawn
 
+from archipy_lite.adapters.base.sqlalchemy.keyset import Keyset
 from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid
 from archipy_lite.adapters.base.sqlalchemy.ports import AsyncSQLAlchemyPort, SQLAlchemyPort
-from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
-from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.adapters.base.sqlalchemy.query_building import Window, mapper_of
+from archipy_lite.adapters.base.sqlalchemy.sorting import sort_dtos, user_keys
+from archipy_lite.models.dtos.page_dto import Page
+from archipy_lite.models.dtos.pagination_dto import AnyPagination, OffsetPaginationDTO, PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
 from archipy_lite.stores import store_operations as ops
 from archipy_lite.stores.filters import FilterSpec, search_conditions
@@ -28,6 +31,15 @@ from archipy_lite.stores.store_operations import UpdateResult
 E = TypeVar("E")
 R = TypeVar("R")
 Criterion = ColumnElement[bool]
+
+
+def _window(pagination: Any, offset: int | None, limit: int | None) -> Any:
+    """``pagination``, or microcosm's ``offset=`` / ``limit=`` keywords as an OffsetPaginationDTO."""
+    if offset is None and limit is None:
+        return pagination
+    if pagination is not None:
+        raise InvalidArgumentError("Pass pagination or offset/limit, not both", details={"field": "pagination"})
+    return OffsetPaginationDTO(offset=offset or 0, **({} if limit is None else {"limit": limit}))
 
 
 def _is_async_port(port: Any) -> bool:
@@ -42,12 +54,15 @@ class _StoreBase(Generic[E]):
     auto_filter_fields: ClassVar[Sequence[str]] = ()
     #: Columns that identify a row for ``upsert`` when none are given.
     upsert_conflict_fields: ClassVar[Sequence[str]] = ("uuid",)
+    #: The order of ``search``, ``search_page`` and ``iterate`` when the call gives no ``sort``.
+    default_order: ClassVar[SortSpec] = None
 
     def __init__(self, port: Any, model: type[E]) -> None:
         mapper_of(model)
         for name in self.auto_filter_fields:
             if name not in mapper_of(model).column_attrs:
                 raise InvalidArgumentError(f"auto_filter_fields names unknown column {name!r} of {model.__name__}")
+        user_keys(model, select(model), self.default_order)  # names checked once, at construction
         self.port = port
         self.model = model
 
@@ -58,6 +73,17 @@ class _StoreBase(Generic[E]):
         self, criteria: Iterable[Criterion], filters: FilterSpec | None, include_deleted: bool, auto: dict[str, Any]
     ) -> list[Criterion]:
         return search_conditions(self.model, criteria, filters, auto, self.auto_filter_fields, include_deleted)
+
+    def _sort(self, sort: SortSpec) -> SortSpec:
+        return sort if sort_dtos(sort) else self.default_order
+
+    def _page_query(self, conditions: list[Criterion]) -> Any:
+        return select(self.model).where(*conditions)
+
+    def _keyset(self, conditions: list[Criterion], sort: SortSpec, batch_size: int) -> Keyset:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidArgumentError("batch_size must be a positive integer", details={"field": "batch_size"})
+        return Keyset(self.model, self._page_query(conditions), self._sort(sort))
 
     def _conflict(self, conflict: Sequence[str] | None) -> Sequence[str]:
         return conflict or self.upsert_conflict_fields
@@ -106,24 +132,53 @@ class Store(_StoreBase[E]):
         return self._run(ops.exists_row, self.model, uuid, include_deleted)
 
     def count(
-        self, *criteria: Criterion, filters: FilterSpec | None = None, include_deleted: bool = False, **auto: Any
+        self,
+        *criteria: Criterion,
+        filters: FilterSpec | None = None,
+        include_deleted: bool = False,
+        pagination: AnyPagination | None = None,
+        sort: SortSpec = None,
+        offset: int | None = None,
+        limit: int | None = None,
+        **auto: Any,
     ) -> int:
+        """Rows matching every condition; pagination and sort arguments are accepted and ignored."""
         return self._run(ops.count, self.model, self._conditions(criteria, filters, include_deleted, auto))
 
     def search(
         self,
         *criteria: Criterion,
         filters: FilterSpec | None = None,
-        pagination: PaginationDTO | None = None,
-        sort: SortDTO | None = None,
+        pagination: Window | None = None,
+        sort: SortSpec = None,
         include_deleted: bool = False,
+        offset: int | None = None,
+        limit: int | None = None,
         **auto: Any,
     ) -> list[E]:
-        """Rows matching every condition, sorted and paginated."""
+        """Rows matching every condition, sorted (by ``sort`` or ``default_order``) and paginated."""
         conditions = self._conditions(criteria, filters, include_deleted, auto)
-        return self._run(ops.search, self.model, conditions, pagination, sort)
+        return self._run(ops.search, self.model, conditions, _window(pagination, offset, limit), self._sort(sort))
 
-    def search_first(self, *criteria: Criterion, sort: SortDTO | None = None, **options: Any) -> E | None:
+    def search_page(
+        self,
+        *criteria: Criterion,
+        filters: FilterSpec | None = None,
+        pagination: AnyPagination | None = None,
+        sort: SortSpec = None,
+        include_deleted: bool = False,
+        include_total: bool | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+        **auto: Any,
+    ) -> Page[E]:
+        """One ``Page`` of matching rows by page number, offset or cursor (see the port's ``search_page``)."""
+        query = self._page_query(self._conditions(criteria, filters, include_deleted, auto))
+        window = _window(pagination, offset, limit)
+        page: Page[E] = self.port.search_page(self.model, query, window, self._sort(sort), include_total=include_total)
+        return page
+
+    def search_first(self, *criteria: Criterion, sort: SortSpec = None, **options: Any) -> E | None:
         """The first matching row, or None."""
         found = self.search(*criteria, pagination=PaginationDTO(page=1, page_size=1), sort=sort, **options)
         return found[0] if found else None
@@ -132,14 +187,17 @@ class Store(_StoreBase[E]):
         self,
         *criteria: Criterion,
         filters: FilterSpec | None = None,
-        sort: SortDTO | None = None,
+        sort: SortSpec = None,
         include_deleted: bool = False,
         batch_size: int = 1000,
         **auto: Any,
     ) -> Iterator[E]:
-        """Stream matching rows; memory stays flat for any number of rows. Close it if you stop early."""
-        conditions = self._conditions(criteria, filters, include_deleted, auto)
-        return ops.iterate(self.port.get_session(), self.model, conditions, sort, batch_size)
+        """Stream matching rows ``batch_size`` at a time, read by key (memory stays flat).
+
+        Nothing stays open between batches, so the loop body may read and write through the library.
+        """
+        keyset = self._keyset(self._conditions(criteria, filters, include_deleted, auto), sort, batch_size)
+        return ops.iterate(self.port.get_session, keyset, batch_size)
 
     def update(self, uuid: Any, /, **changes: Any) -> E:
         """Change columns in one UPDATE ... RETURNING; NotFoundError when the row does not exist."""
@@ -211,23 +269,54 @@ class AsyncStore(_StoreBase[E]):
         return await self._run(ops.exists_row, self.model, uuid, include_deleted)
 
     async def count(
-        self, *criteria: Criterion, filters: FilterSpec | None = None, include_deleted: bool = False, **auto: Any
+        self,
+        *criteria: Criterion,
+        filters: FilterSpec | None = None,
+        include_deleted: bool = False,
+        pagination: AnyPagination | None = None,
+        sort: SortSpec = None,
+        offset: int | None = None,
+        limit: int | None = None,
+        **auto: Any,
     ) -> int:
+        """Rows matching every condition; pagination and sort arguments are accepted and ignored."""
         return await self._run(ops.count, self.model, self._conditions(criteria, filters, include_deleted, auto))
 
     async def search(
         self,
         *criteria: Criterion,
         filters: FilterSpec | None = None,
-        pagination: PaginationDTO | None = None,
-        sort: SortDTO | None = None,
+        pagination: Window | None = None,
+        sort: SortSpec = None,
         include_deleted: bool = False,
+        offset: int | None = None,
+        limit: int | None = None,
         **auto: Any,
     ) -> list[E]:
         conditions = self._conditions(criteria, filters, include_deleted, auto)
-        return await self._run(ops.search, self.model, conditions, pagination, sort)
+        window = _window(pagination, offset, limit)
+        return await self._run(ops.search, self.model, conditions, window, self._sort(sort))
 
-    async def search_first(self, *criteria: Criterion, sort: SortDTO | None = None, **options: Any) -> E | None:
+    async def search_page(
+        self,
+        *criteria: Criterion,
+        filters: FilterSpec | None = None,
+        pagination: AnyPagination | None = None,
+        sort: SortSpec = None,
+        include_deleted: bool = False,
+        include_total: bool | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+        **auto: Any,
+    ) -> Page[E]:
+        query = self._page_query(self._conditions(criteria, filters, include_deleted, auto))
+        window = _window(pagination, offset, limit)
+        page: Page[E] = await self.port.search_page(
+            self.model, query, window, self._sort(sort), include_total=include_total
+        )
+        return page
+
+    async def search_first(self, *criteria: Criterion, sort: SortSpec = None, **options: Any) -> E | None:
         found = await self.search(*criteria, pagination=PaginationDTO(page=1, page_size=1), sort=sort, **options)
         return found[0] if found else None
 
@@ -235,23 +324,22 @@ class AsyncStore(_StoreBase[E]):
         self,
         *criteria: Criterion,
         filters: FilterSpec | None = None,
-        sort: SortDTO | None = None,
+        sort: SortSpec = None,
         include_deleted: bool = False,
         batch_size: int = 1000,
         **auto: Any,
     ) -> AsyncIterator[E]:
-        """Stream matching rows a batch at a time (each batch fetched in one greenlet hop)."""
-        conditions = self._conditions(criteria, filters, include_deleted, auto)
-        rows = ops.iterate(self.port.get_session().sync_session, self.model, conditions, sort, batch_size)
-        try:
-            while True:
-                chunk = await greenlet_spawn(ops.take, rows, batch_size)
-                for item in chunk:
-                    yield item
-                if len(chunk) < batch_size:
-                    break
-        finally:
-            await greenlet_spawn(rows.close)
+        """Stream matching rows a batch at a time, read by key in one greenlet hop per batch (see ``Store.iterate``)."""
+        keyset = self._keyset(self._conditions(criteria, filters, include_deleted, auto), sort, batch_size)
+        after: tuple[Any, ...] | None = None
+        while True:
+            session = self.port.get_session().sync_session
+            rows = await greenlet_spawn(ops.next_batch, session, keyset, after, batch_size)
+            for item in rows.items:
+                yield item
+            if len(rows) < batch_size:
+                return
+            after = rows.values(-1)
 
     async def update(self, uuid: Any, /, **changes: Any) -> E:
         return await self._run(ops.update_row, self.model, uuid, changes)

@@ -6,7 +6,7 @@ function is one short transaction (or one autocommitted statement); inside one i
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -14,10 +14,11 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from archipy_lite.adapters.base.sqlalchemy import query_building
+from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
+from archipy_lite.adapters.base.sqlalchemy.keyset import Batch, Keyset
 from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, operation_scope
-from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.adapters.base.sqlalchemy.query_building import Window
+from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
 from archipy_lite.models.entities.sqlalchemy.column_types import utc_now
 from archipy_lite.models.errors import (
@@ -128,32 +129,39 @@ def search(
     session: Session,
     model: type[T],
     conditions: Sequence[ColumnElement[bool]],
-    pagination: PaginationDTO | None,
-    sort: SortDTO | None,
+    pagination: Window | None,
+    sort: SortSpec,
 ) -> list[T]:
-    statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
+    statement = select(model).where(*conditions)
+    if sort or pagination is None:
+        statement = sorting.apply_sorting(model, statement, sort)
+    else:
+        statement = sorting.apply_stable_order(statement)  # pages must not overlap even unsorted
     statement = query_building.apply_pagination(statement, pagination)
     with operation_scope(session):
         return list(session.scalars(statement, execution_options=_fresh(session)).all())
 
 
-def iterate(
-    session: Session, model: type[T], conditions: Sequence[ColumnElement[bool]], sort: SortDTO | None, batch: int
-) -> Generator[T, None, None]:
-    """Stream matching rows ``batch`` at a time; memory stays flat however many rows match.
+def iterate(sessions: Callable[[], Session], keyset: Keyset, batch: int) -> Generator[Any, None, None]:
+    """Stream the rows of ``keyset`` ``batch`` at a time, each batch read by key in a short operation of its own.
 
-    Closing the generator early ends the read normally (no rollback), so the rows already
-    yielded stay loaded instead of being expired.
+    Nothing stays open between batches (no server-side cursor, no transaction outside atomic
+    blocks), so the loop body may read and write through the library; ``sessions`` gives the
+    current session for each batch.
     """
-    statement = query_building.apply_sorting(model, select(model).where(*conditions), sort)
-    with operation_scope(session):
-        result = session.scalars(statement, execution_options={"yield_per": batch, **_fresh(session)})
-        try:
-            yield from result
-        except GeneratorExit:
-            pass  # the caller stopped early: not a failure
-        finally:
-            result.close()
+    after: tuple[Any, ...] | None = None
+    while True:
+        rows = next_batch(sessions(), keyset, after, batch)
+        yield from rows.items
+        if len(rows) < batch:
+            return
+        after = rows.values(-1)
+
+
+def next_batch(session: Session, keyset: Keyset, after: tuple[Any, ...] | None, batch: int) -> Batch:
+    """Up to ``batch`` rows after the sort values ``after`` (from the start when None)."""
+    with operation_scope(session, single_statement=keyset.runs_alone):
+        return keyset.fetch(session, after, limit=batch, execution_options=_fresh(session))
 
 
 def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> T:
@@ -298,13 +306,3 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
         ) from error
     if not matched:
         raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
-
-
-def take(rows: Iterator[T], limit: int) -> list[T]:
-    """Up to ``limit`` items from ``rows`` (lets async callers fetch a batch per greenlet hop)."""
-    chunk: list[T] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= limit:
-            break
-    return chunk

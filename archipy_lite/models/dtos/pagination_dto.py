@@ -1,6 +1,7 @@
 """Page selection for searches."""
 
-from typing import ClassVar
+import re
+from typing import ClassVar, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -45,3 +46,68 @@ class PaginationDTO(BaseModel, metaclass=ConfigurationMeta):
     def offset(self) -> int:
         """Rows to skip before this page."""
         return (self.page - 1) * self.page_size
+
+
+class OffsetPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
+    """``limit`` rows after skipping ``offset`` (SQL's LIMIT/OFFSET), validated like ``PaginationDTO``."""
+
+    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
+    MAX_PAGE_SIZE: ClassVar[int] = 100
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    limit: int = Field(default=10, ge=1)
+    offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
+
+    @field_validator("limit")
+    @classmethod
+    def _check_limit(cls, value: int) -> int:
+        if value > cls.MAX_PAGE_SIZE:
+            raise ValueError(f"must be at most {cls.MAX_PAGE_SIZE}")
+        return value
+
+    @property
+    def page_size(self) -> int:
+        """Rows on this page (the limit)."""
+        return self.limit
+
+
+_CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class CursorPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
+    """``page_size`` rows after (or before) the row a ``cursor`` points at; no cursor is the first page.
+
+    Cursors come from a previous ``Page`` (``next_cursor`` / ``prev_cursor``): opaque, URL-safe and
+    signed. Only their shape is checked here; a forged, stale or foreign cursor is refused with
+    ``InvalidArgumentError`` when the search runs. An empty string means no cursor.
+    """
+
+    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
+    MAX_PAGE_SIZE: ClassVar[int] = 100
+    MAX_CURSOR_LENGTH: ClassVar[int] = 4096
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    page_size: int = Field(default=10, ge=1)
+    cursor: str | None = None
+
+    @field_validator("page_size")
+    @classmethod
+    def _check_page_size(cls, value: int) -> int:
+        if value > cls.MAX_PAGE_SIZE:
+            raise ValueError(f"must be at most {cls.MAX_PAGE_SIZE}")
+        return value
+
+    @field_validator("cursor")
+    @classmethod
+    def _check_cursor(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value) > cls.MAX_CURSOR_LENGTH or not _CURSOR_ALPHABET.fullmatch(value):
+            raise ValueError("is not a cursor returned by this API")
+        return value
+
+
+#: Any of the three ways to ask for a page.
+AnyPagination: TypeAlias = PaginationDTO | OffsetPaginationDTO | CursorPaginationDTO

@@ -1,18 +1,21 @@
 """Sort selection for searches."""
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from archipy_lite.configs.validation import ConfigurationMeta
 from archipy_lite.models.errors import InvalidArgumentError
-from archipy_lite.models.types.base_types import SortOrderType
+from archipy_lite.models.types.base_types import NullsOrderType, SortOrderType
 
 
 class SortDTO(BaseModel, metaclass=ConfigurationMeta):
     """Sort by ``field``: a mapped column (``User.username``) or its name (``"username"``).
 
-    A name is checked against the entity's columns when the query is built.
+    A name is checked against the entity's columns when the query is built. ``nulls`` places
+    NULLs first or last; by default they sort after every value (before, descending) on every
+    database, as PostgreSQL does.
     """
 
     __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
@@ -21,6 +24,7 @@ class SortDTO(BaseModel, metaclass=ConfigurationMeta):
 
     field: Any = "created_at"
     order: SortOrderType = SortOrderType.DESCENDING
+    nulls: NullsOrderType | None = None
 
     @field_validator("field")
     @classmethod
@@ -41,3 +45,15 @@ class SortDTO(BaseModel, metaclass=ConfigurationMeta):
             lowered = value.strip().lower()
             return aliases.get(lowered, lowered)
         return value
+
+    @field_validator("nulls", mode="before")
+    @classmethod
+    def _normalise_nulls(cls, value: object) -> object:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return lowered.removeprefix("nulls_").removeprefix("nulls ")
+        return value
+
+
+#: What ``sort_info`` / ``sort`` accept: one key, several keys (the first sorts first), or none.
+SortSpec: TypeAlias = SortDTO | Sequence[SortDTO] | None

@@ -10,6 +10,13 @@ class SortOrderType(StrEnum):
     DESCENDING = "descending"
 
 
+class NullsOrderType(StrEnum):
+    """Where NULLs go in a sort (the default puts them where PostgreSQL does: after every value ascending)."""
+
+    FIRST = "first"
+    LAST = "last"
+
+
 class FilterOperationType(StrEnum):
     """Comparison applied by ``SQLAlchemyFilterMixin._apply_filter``."""
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from archipy_lite.adapters.base.sqlalchemy import operations, query_building
+from archipy_lite.adapters.base.sqlalchemy import operations, query_building, search_pages, sorting
+from archipy_lite.adapters.base.sqlalchemy.cursors import signer_for
 from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager, dialect_for
 from archipy_lite.adapters.base.sqlalchemy.session_managers import (
     AsyncSessionManager,
@@ -25,8 +26,9 @@ from archipy_lite.adapters.base.sqlalchemy.session_managers import (
     SessionManager,
 )
 from archipy_lite.configs.config_template import SQLAlchemyConfig
-from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.dtos.page_dto import Page
+from archipy_lite.models.dtos.pagination_dto import AnyPagination, PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import ConfigurationError
 from archipy_lite.models.types.base_types import FilterOperationType
 
@@ -54,8 +56,8 @@ class SQLAlchemyPaginationMixin:
 class SQLAlchemySortMixin:
     """Adds ``_apply_sorting``; string field names are checked against the entity's columns."""
 
-    def _apply_sorting(self, entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
-        return query_building.apply_sorting(entity, query, sort_info)
+    def _apply_sorting(self, entity: type[Any], query: Select[Any], sort_info: SortSpec) -> Select[Any]:
+        return sorting.apply_sorting(entity, query, sort_info)
 
 
 class _AdapterBase(Generic[M]):
@@ -122,11 +124,26 @@ class BaseSQLAlchemyAdapter(_AdapterBase[SessionManager]):
         entity: type[T],
         query: Select[Any],
         pagination: PaginationDTO | None = None,
-        sort_info: SortDTO | None = None,
+        sort_info: SortSpec = None,
         has_multiple_entities: bool = False,
     ) -> tuple[list[Any], int]:
         return operations.execute_search_query(
             self.get_session(), entity, query, pagination, sort_info, has_multiple_entities
+        )
+
+    def search_page(
+        self,
+        entity: type[T],
+        query: Select[Any],
+        pagination: AnyPagination | None = None,
+        sort_info: SortSpec = None,
+        has_multiple_entities: bool = False,
+        *,
+        include_total: bool | None = None,
+    ) -> Page[Any]:
+        signer = signer_for(self.session_manager.config)
+        return search_pages.search_page(
+            self.get_session(), signer, entity, query, pagination, sort_info, has_multiple_entities, include_total
         )
 
 
@@ -168,9 +185,24 @@ class AsyncBaseSQLAlchemyAdapter(_AdapterBase[AsyncSessionManager]):
         entity: type[T],
         query: Select[Any],
         pagination: PaginationDTO | None = None,
-        sort_info: SortDTO | None = None,
+        sort_info: SortSpec = None,
         has_multiple_entities: bool = False,
     ) -> tuple[list[Any], int]:
         return await self._run(
             operations.execute_search_query, entity, query, pagination, sort_info, has_multiple_entities
+        )
+
+    async def search_page(
+        self,
+        entity: type[T],
+        query: Select[Any],
+        pagination: AnyPagination | None = None,
+        sort_info: SortSpec = None,
+        has_multiple_entities: bool = False,
+        *,
+        include_total: bool | None = None,
+    ) -> Page[Any]:
+        signer = signer_for(self.session_manager.config)
+        return await self._run(
+            search_pages.search_page, signer, entity, query, pagination, sort_info, has_multiple_entities, include_total
         )

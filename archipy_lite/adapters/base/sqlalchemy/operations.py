@@ -18,12 +18,12 @@ from uuid import UUID
 from sqlalchemy import Connection, Executable, Result, ScalarResult, Select, Table, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from archipy_lite.adapters.base.sqlalchemy import query_building
+from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
 from archipy_lite.adapters.base.sqlalchemy.entity_rows import give_identity, records_for_insert
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
 from archipy_lite.adapters.base.sqlalchemy.sessions import ArchipySession
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
 
 T = TypeVar("T")
@@ -194,7 +194,7 @@ def execute_search_query(
     entity: type[T],
     query: Select[Any],
     pagination: PaginationDTO | None,
-    sort_info: SortDTO | None,
+    sort_info: SortSpec,
     has_multiple_entities: bool = False,
 ) -> tuple[list[Any], int]:
     """One page of ``query`` and the total number of matching rows.
@@ -205,9 +205,9 @@ def execute_search_query(
     if not isinstance(query, Select):
         raise InvalidArgumentError(f"query must be a select() statement, got {type(query).__name__}")
     if sort_info is None and pagination is not None:
-        ordered = query_building.apply_stable_order(query)  # pages must not overlap even unsorted
+        ordered = sorting.apply_stable_order(query)  # pages must not overlap even unsorted
     else:
-        ordered = query_building.apply_sorting(entity, query, sort_info)
+        ordered = sorting.apply_sorting(entity, query, sort_info)
     page_query = query_building.apply_pagination(ordered, pagination)
     with operation_scope(session):
         result = session.execute(page_query)

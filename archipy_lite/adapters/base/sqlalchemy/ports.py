@@ -14,8 +14,9 @@ from sqlalchemy import Executable, Result, ScalarResult, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.dtos.page_dto import Page
+from archipy_lite.models.dtos.pagination_dto import AnyPagination, PaginationDTO
+from archipy_lite.models.dtos.sort_dto import SortSpec
 
 T = TypeVar("T")
 Params = dict[str, Any] | Sequence[dict[str, Any]] | None
@@ -62,10 +63,23 @@ class SQLAlchemyPort(Protocol):
         entity: type[T],
         query: Select[Any],
         pagination: PaginationDTO | None = None,
-        sort_info: SortDTO | None = None,
+        sort_info: SortSpec = None,
         has_multiple_entities: bool = False,
     ) -> tuple[list[Any], int]:
         """One sorted page of ``query`` and the total number of matching rows."""
+        ...
+
+    def search_page(
+        self,
+        entity: type[T],
+        query: Select[Any],
+        pagination: AnyPagination | None = None,
+        sort_info: SortSpec = None,
+        has_multiple_entities: bool = False,
+        *,
+        include_total: bool | None = None,
+    ) -> Page[Any]:
+        """One ``Page`` of ``query`` by page number, offset or cursor; the total is counted on request."""
         ...
 
 
@@ -96,6 +110,17 @@ class AsyncSQLAlchemyPort(Protocol):
         entity: type[T],
         query: Select[Any],
         pagination: PaginationDTO | None = None,
-        sort_info: SortDTO | None = None,
+        sort_info: SortSpec = None,
         has_multiple_entities: bool = False,
     ) -> tuple[list[Any], int]: ...
+
+    async def search_page(
+        self,
+        entity: type[T],
+        query: Select[Any],
+        pagination: AnyPagination | None = None,
+        sort_info: SortSpec = None,
+        has_multiple_entities: bool = False,
+        *,
+        include_total: bool | None = None,
+    ) -> Page[Any]: ...

@@ -1,4 +1,4 @@
-"""Statement building shared by every adapter: filters, sorting, pagination and counting.
+"""Statement building shared by every adapter: filters, pagination and counting (sorting: ``sorting``).
 
 Pure functions of their arguments: no session, no I/O. Bad input raises
 ``InvalidArgumentError`` before anything is sent to the database.
@@ -6,31 +6,20 @@ Pure functions of their arguments: no session, no I/O. Bad input raises
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    Column,
-    ColumnElement,
-    FromClause,
-    PrimaryKeyConstraint,
-    Select,
-    Table,
-    UniqueConstraint,
-    func,
-    inspect,
-    select,
-)
+from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
-from archipy_lite.models.dtos.pagination_dto import PaginationDTO
-from archipy_lite.models.dtos.sort_dto import SortDTO
+from archipy_lite.models.dtos.pagination_dto import OffsetPaginationDTO, PaginationDTO
 from archipy_lite.models.errors import InvalidArgumentError
-from archipy_lite.models.types.base_types import FilterOperationType, SortOrderType
+from archipy_lite.models.types.base_types import FilterOperationType
 
 T = TypeVar("T", bound=Any)
+Window = PaginationDTO | OffsetPaginationDTO  # a page of rows at an offset
 LIKE_ESCAPE = "\\"
 
 
@@ -196,76 +185,7 @@ def _operation(operation: Any) -> FilterOperationType:
         raise InvalidArgumentError(f"Unknown filter operation {operation!r}; valid: {valid}") from None
 
 
-def sort_column(entity: type[Any], sort_info: SortDTO) -> ColumnElement[Any]:
-    """The ORDER BY expression for ``sort_info``; names are validated against ``entity``."""
-    field = sort_info.field
-    column = column_of(entity, field) if isinstance(field, str) else field
-    return column.desc() if sort_info.order == SortOrderType.DESCENDING else column.asc()
-
-
-def _tie_breakers(query: Select[Any]) -> list[Any]:
-    """Expressions that make any order total: what identifies a row of ``query``.
-
-    The primary keys of every table selected from (all of them for a join); for GROUP BY the
-    grouping keys and for DISTINCT the selected columns, the only ones those queries may order by.
-    """
-    if getattr(query, "_group_by_clauses", ()):
-        return list(query._group_by_clauses)
-    if getattr(query, "_distinct", False):
-        return [] if getattr(query, "_distinct_on", ()) else list(query.selected_columns)
-    froms = _unjoined_froms(query)
-    if froms is None:
-        froms = query.get_final_froms()
-    return [column for from_ in froms for column in from_.primary_key]
-
-
-def _unjoined_froms(query: Select[Any]) -> Sequence[FromClause] | None:
-    """What ``query`` selects from when it has no joins or explicit FROM (cheap; get_final_froms() compiles)."""
-    if getattr(query, "_setup_joins", ()) or getattr(query, "_from_obj", ()):
-        return None
-    return query.columns_clause_froms
-
-
-def _is_unique_key(column: Any) -> bool:
-    """A NOT NULL column with a unique constraint or index of its own (NULLs may repeat in a unique one)."""
-    if not isinstance(column, Column) or column.nullable or not isinstance(column.table, Table):
-        return False
-    if column.unique:
-        return True
-    table = column.table
-    unique_keys: list[Any] = [
-        *(c for c in table.constraints if isinstance(c, PrimaryKeyConstraint | UniqueConstraint)),
-        *(index for index in table.indexes if index.unique),
-    ]
-    return any([key_column.key for key_column in key.columns] == [column.key] for key in unique_keys)
-
-
-def apply_sorting(entity: type[Any], query: Select[Any], sort_info: SortDTO | None) -> Select[Any]:
-    """Order by ``sort_info``, then by what identifies a row, so pages never overlap or skip rows.
-
-    Sorting one table by a unique NOT NULL column is already total: nothing is appended (and the
-    database can walk the column's index without an extra sort step).
-    """
-    if sort_info is None:
-        return query
-    field = sort_info.field
-    sorted_by = (column_of(entity, field) if isinstance(field, str) else field).__clause_element__()
-    ordered = query.order_by(sort_column(entity, sort_info))
-    froms = _unjoined_froms(query) or []
-    if len(froms) == 1 and _is_unique_key(sorted_by) and froms[0].c.corresponding_column(sorted_by) is not None:
-        return ordered
-    for column in _tie_breakers(query):
-        if not column.compare(sorted_by):
-            ordered = ordered.order_by(column)
-    return ordered
-
-
-def apply_stable_order(query: Select[Any]) -> Select[Any]:
-    """Append what identifies a row to the ORDER BY, so LIMIT/OFFSET pages are repeatable."""
-    return query.order_by(*_tie_breakers(query))
-
-
-def apply_pagination(query: Select[Any], pagination: PaginationDTO | None) -> Select[Any]:
+def apply_pagination(query: Select[Any], pagination: Window | None) -> Select[Any]:
     """Add LIMIT/OFFSET for ``pagination`` (no-op when None)."""
     if pagination is None:
         return query
@@ -289,7 +209,7 @@ def count_statement(query: Select[Any]) -> Select[tuple[int]]:
     return select(func.count()).select_from(base.subquery())
 
 
-def known_total(pagination: PaginationDTO | None, rows_on_page: int) -> int | None:
+def known_total(pagination: Window | None, rows_on_page: int) -> int | None:
     """The total implied by the page itself, when the page is short and not empty (no COUNT needed)."""
     if pagination is None:
         return rows_on_page

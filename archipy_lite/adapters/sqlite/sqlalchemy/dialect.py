@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
+from archipy_lite.adapters.sqlite.sqlalchemy.case_folding import fold_case_insensitive_operators, register_function
 from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
 
 
@@ -16,7 +17,7 @@ def _pragmas(config: SQLiteSQLAlchemyConfig) -> list[str]:
     pragmas = [
         f"PRAGMA foreign_keys = {'ON' if config.FOREIGN_KEYS else 'OFF'}",
         f"PRAGMA busy_timeout = {config.BUSY_TIMEOUT}",
-        # Make LIKE case-sensitive as on PostgreSQL; ILIKE compiles to lower() LIKE lower().
+        # Make LIKE case-sensitive as on PostgreSQL; ILIKE compiles to archipy_lower() LIKE archipy_lower().
         "PRAGMA case_sensitive_like = ON",
     ]
     if config.READ_ONLY:
@@ -64,12 +65,14 @@ class SQLiteDialect:
     def prepare_engine(self, engine: Engine, config: SQLiteSQLAlchemyConfig) -> None:
         pragmas = _pragmas(config)
         begin = "BEGIN" if config.READ_ONLY else f"BEGIN {config.BEGIN_MODE}"
+        fold_case_insensitive_operators(engine)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             # Stop the driver from issuing its own BEGIN/COMMIT so SQLAlchemy controls transactions
             # (required for SAVEPOINT and for BEGIN IMMEDIATE).
             dbapi_connection.isolation_level = None
+            register_function(dbapi_connection)
             cursor = dbapi_connection.cursor()
             try:
                 for pragma in pragmas:
