@@ -209,8 +209,11 @@ def execute_search_query(
     else:
         ordered = sorting.apply_sorting(entity, query, sort_info)
     page_query = query_building.apply_pagination(ordered, pagination)
+    # Outside atomic blocks the session outlives the call: refresh what it already holds (unsaved
+    # changes survive the refresh, see ArchipySession.call).
+    fresh = {"populate_existing": True} if is_autocommit(session) else {}
     with operation_scope(session):
-        result = session.execute(page_query)
+        result = session.execute(page_query, execution_options=fresh)
         items: list[Any] = list(result.all()) if has_multiple_entities else list(result.scalars().all())
         total = query_building.known_total(pagination, len(items))
         if total is None:
