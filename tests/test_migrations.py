@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from archipy_lite.testing import temporary_database, with_driver
+
 from migration_project import MODELS_DRIFTED, MODELS_V2, Project
 
 METADATA = "app.models:BaseEntity.metadata"
