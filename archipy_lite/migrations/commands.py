@@ -33,6 +33,13 @@ def _alembic_errors() -> Iterator[None]:
         raise MigrationError(str(error)) from error
 
 
+def _alembic_command() -> Any:
+    require_alembic()
+    import alembic.command
+
+    return alembic.command
+
+
 def _run(
     command: Callable[..., R],
     settings: MigrationSettings,
@@ -47,8 +54,7 @@ def _run(
 
 def init(settings: MigrationSettings) -> list[str]:
     """Create the script directory from our template; add ``[tool.archipy-lite]`` to pyproject.toml."""
-    from alembic import command
-
+    command = _alembic_command()
     with _alembic_errors():
         config = alembic_config(settings)
         config.cmd_opts = argparse.Namespace(quiet=True)  # Alembic's advice to edit alembic.ini does not apply
@@ -65,8 +71,7 @@ def revision(
     stdout: TextIO | None = None,
 ) -> list[str]:
     """Write a new revision script (compared with the models when ``autogenerate``); returns its path."""
-    from alembic import command
-
+    command = _alembic_command()
     if autogenerate:
         settings.load_metadata()  # fail before connecting when the models cannot be found
     scripts = _run(command.revision, settings, target, message=message, autogenerate=autogenerate, stdout=stdout)
@@ -75,37 +80,33 @@ def revision(
 
 
 def upgrade(settings: MigrationSettings, target: DatabaseTarget, revision: str = "head", **options: Any) -> None:
-    from alembic import command
-
+    command = _alembic_command()
     _run(command.upgrade, settings, target, revision, **options)
 
 
 def downgrade(settings: MigrationSettings, target: DatabaseTarget, revision: str, **options: Any) -> None:
-    from alembic import command
-
+    command = _alembic_command()
     _run(command.downgrade, settings, target, revision, **options)
 
 
 def stamp(settings: MigrationSettings, target: DatabaseTarget, revision: str, **options: Any) -> None:
-    from alembic import command
-
+    command = _alembic_command()
     _run(command.stamp, settings, target, revision, **options)
 
 
 def current(settings: MigrationSettings, target: DatabaseTarget, **options: Any) -> None:
-    from alembic import command
-
+    command = _alembic_command()
     _run(command.current, settings, target, **options)
 
 
 def history(settings: MigrationSettings, **options: Any) -> None:
-    from alembic import command
-
+    command = _alembic_command()
     _run(command.history, settings, None, **options)
 
 
 def check(settings: MigrationSettings, target: DatabaseTarget) -> list[str]:
     """What separates the database from the models: an empty list when it is at head and matches them."""
+    require_alembic()
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.environment import EnvironmentContext
     from alembic.script import ScriptDirectory
