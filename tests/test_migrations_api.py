@@ -23,7 +23,7 @@ from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLit
 from archipy_lite.models.errors import ConfigurationError, InvalidArgumentError, MigrationError
 from archipy_lite.testing import with_driver
 
-REVISION = '''
+REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
@@ -44,16 +44,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("gadgets")
-'''
+"""
 
-MODELS = '''
+MODELS = """
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from archipy_lite.models.entities.sqlalchemy.naming import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Table("gadgets", metadata, Column("id", Integer, primary_key=True), Column("label", String(50), nullable=False))
-'''
+"""
 
 
 @pytest.fixture
@@ -178,3 +178,8 @@ def test_bad_input_is_one_line_and_exit_1(
 def test_init_twice_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "init"]) == 1
     assert "already exists" in capsys.readouterr().out
+
+
+def test_unknown_revision_is_a_migration_error(project: Path) -> None:
+    with pytest.raises(MigrationError, match="nowhere"):
+        migrations.upgrade(SQLiteSQLAlchemyConfig(DATABASE=str(project / "app.db")), "nowhere")
