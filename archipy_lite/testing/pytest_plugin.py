@@ -19,6 +19,7 @@ import pytest
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.testing.isolation import truncate_tables
+from archipy_lite.testing.pinning import pinned
 from archipy_lite.testing.pgbouncer import PgBouncerUnavailableError, find_pgbouncer, pgbouncer
 from archipy_lite.testing.postgres import postgres_server, temporary_database, with_driver
 from archipy_lite.testing.replication import ReplicatedCluster, replicated_cluster
@@ -26,6 +27,7 @@ from archipy_lite.testing.replication import ReplicatedCluster, replicated_clust
 __all__ = [
     "archipy_lite_db_prefix",
     "async_postgres_adapter",
+    "async_postgres_transaction",
     "migrated_postgres_dsn",
     "pgbouncer_server_dsn",
     "postgres_adapter",
@@ -33,6 +35,7 @@ __all__ = [
     "postgres_dsn",
     "postgres_replicated_cluster",
     "postgres_server_dsn",
+    "postgres_transaction",
     "postgres_truncation",
     "sqlite_file_path",
 ]
@@ -86,10 +89,9 @@ def postgres_dsn(postgres_server_dsn: str, archipy_lite_db_prefix: str) -> Itera
 
 @pytest.fixture(scope="session")
 def postgres_config(postgres_dsn: str) -> PostgresSQLAlchemyConfig:
-    """Configuration of the run's database (psycopg sync, asyncpg async), small pools."""
-    return PostgresSQLAlchemyConfig(
-        POSTGRES_DSN=with_driver(postgres_dsn, "psycopg"), POOL_SIZE=5, POOL_MAX_OVERFLOW=10
-    )
+    """Configuration of the run's database (psycopg sync, asyncpg async), small pools, no pre-ping (a local server)."""
+    dsn = with_driver(postgres_dsn, "psycopg")
+    return PostgresSQLAlchemyConfig(POSTGRES_DSN=dsn, POOL_SIZE=5, POOL_MAX_OVERFLOW=10, POOL_PRE_PING=False)
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +132,33 @@ def postgres_truncation(postgres_adapter: PostgresSQLAlchemyAdapter) -> Postgres
     with postgres_adapter.session_manager.engine.begin() as connection:
         truncate_tables(connection)
     return postgres_adapter
+
+
+@pytest.fixture
+def postgres_transaction(postgres_adapter: PostgresSQLAlchemyAdapter) -> Iterator[PostgresSQLAlchemyAdapter]:
+    """``postgres_adapter`` inside a transaction that is rolled back after the test: the fast isolation.
+
+    The code under test commits and rolls back as usual (its transactions become savepoints of the
+    outer one), but only through this adapter's sessions: work committed on other connections (threads
+    with adapters of their own, other processes) escapes it; use ``postgres_truncation`` there.
+    """
+    with postgres_adapter.session_manager.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            with pinned(postgres_adapter.session_manager, connection):
+                yield postgres_adapter
+        finally:
+            transaction.rollback()
+
+
+try:
+    from archipy_lite.testing._async_fixtures import async_postgres_transaction
+except ImportError:  # pragma: no cover - the testing extra brings pytest-asyncio
+
+    @pytest.fixture
+    def async_postgres_transaction() -> None:
+        """Needs pytest-asyncio (``pip install 'archipy-lite[testing]'``)."""
+        raise pytest.UsageError("async_postgres_transaction needs pytest-asyncio: pip install 'archipy-lite[testing]'")
 
 
 @pytest.fixture
