@@ -3,8 +3,9 @@
 Called inside Alembic (``alembic.context`` is set up). The database is, in order: a connection
 handed over by the Python API (``Config.attributes["connection"]``), the target chosen by
 ``archipy-lite db`` (``--dsn``, ``--sqlite``), or archipy_lite's configuration (environment and
-``.env``), so plain ``alembic -c migrations/alembic.ini ...`` works too. SQLite runs in batch mode
-with foreign keys off during the migration and checked at its end.
+``.env``), so plain ``alembic -c migrations/alembic.ini ...`` works too. Scripts are rendered in batch
+mode (plain ALTERs on PostgreSQL, table copies on SQLite); SQLite migrates with foreign keys off
+and checks them at the end.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def run_migrations(**configure_options: Any) -> None:
     target: DatabaseTarget = config.attributes.get(TARGET_KEY) or resolve_target(settings)
     if context.is_offline_mode():
         url = dialect_for(target.kind).engine_arguments(target.config, async_=False)[0]
-        context.configure(url=url, literal_binds=True, render_as_batch=target.kind == "sqlite", **options)
+        context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -63,6 +64,9 @@ def _configure_options(settings: MigrationSettings, options: dict[str, Any]) -> 
         result["target_metadata"] = settings.load_metadata() if settings.metadata else None
     result["render_item"] = chain_render_item(result.get("render_item"))
     result.setdefault("compare_type", True)
+    # Batch operations run as plain ALTERs on PostgreSQL and as table copies on SQLite: scripts
+    # generated against either database run on both.
+    result.setdefault("render_as_batch", True)
     return result
 
 
@@ -80,9 +84,9 @@ def _migrate(context: Any, connection: Connection, options: dict[str, Any]) -> N
     sqlite = connection.dialect.name == "sqlite"
     foreign_keys = _set_sqlite_foreign_keys(connection, enabled=False) if sqlite else None
     try:
-        context.configure(
-            connection=connection, render_as_batch=sqlite, transactional_ddl=True if sqlite else None, **options
-        )
+        if sqlite:
+            options = {"transactional_ddl": True, **options}  # our SQLite engines make DDL transactional
+        context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:
