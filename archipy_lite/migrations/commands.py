@@ -7,6 +7,8 @@ Each runs one Alembic command with our Config; Alembic's own errors come out as
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO, TypeVar
@@ -55,9 +57,9 @@ def _run(
 def init(settings: MigrationSettings) -> list[str]:
     """Create the script directory from our template; add ``[tool.archipy-lite]`` to pyproject.toml."""
     command = _alembic_command()
-    with _alembic_errors():
-        config = alembic_config(settings)
-        config.cmd_opts = argparse.Namespace(quiet=True)  # Alembic's advice to edit alembic.ini does not apply
+    with _alembic_errors(), contextlib.redirect_stdout(io.StringIO()):  # Alembic's progress and its advice
+        config = alembic_config(settings)  # to edit alembic.ini (which we do not read) would only confuse
+        config.cmd_opts = argparse.Namespace(quiet=True)
         command.init(config, str(settings.directory), template="archipy_lite")
     return [f"Created {settings.directory} (env.py, script.py.mako, versions/)", *ensure_tool_table(settings)]
 
