@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import MetaData, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from archipy_lite import unit_of_work
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic
 from archipy_lite.models.entities.sqlalchemy.naming import NAMING_CONVENTION
@@ -98,3 +99,9 @@ def test_truncation_fixture_empties_committed_rows(
     assert _committed_keys(postgres_adapter) == ["committed"]
     adapter = request.getfixturevalue("postgres_truncation")
     assert _committed_keys(adapter) == []
+
+
+def test_a_unit_of_work_inside_the_test_transaction_is_refused(postgres_transaction: PostgresSQLAlchemyAdapter) -> None:
+    with pytest.raises(InvalidArgumentError, match="postgres_truncation"), unit_of_work(postgres_transaction):
+        postgres_transaction.create(Note(key="unit"))
+    assert _committed_keys(postgres_transaction) == []

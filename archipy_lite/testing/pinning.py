@@ -5,8 +5,11 @@ one connection that the caller has put in a transaction, in SQLAlchemy's ``creat
 mode: what the code under test "commits" is released into that outer transaction, what it rolls
 back goes back to a savepoint, and the caller rolls the whole test back at the end.
 
-This reaches into the manager (its ``new_session`` and its per-context autocommit session) because
-the session managers offer no such hook yet; it is the only place that does.
+This reaches into the manager (its ``new_session`` and its per-context ambient session) because the
+session managers offer no such hook yet; it is the only place that does. Units of work own a pooled
+connection of their own and switch it in and out of autocommit mode, which a connection inside the
+test's transaction cannot do: opening one on a pinned manager raises ``InvalidArgumentError``
+(use truncation for such tests).
 """
 
 from __future__ import annotations
@@ -34,32 +37,39 @@ _SESSION_OPTIONS: dict[str, Any] = {
 }
 
 
-def _adopt(session: Session) -> None:
+def _adopt(session: Session, manager: BaseSessionManager[Any, Any], *, unit: Any, ambient: bool) -> None:
+    if unit is not None:
+        raise InvalidArgumentError(
+            "a unit of work cannot share the test's transaction (it owns a connection of its own): "
+            "isolate this test with truncation (postgres_truncation) instead"
+        )
+    manager._adopt(session, unit=None, ambient=ambient)
     if isinstance(session, ArchipySession):
         # A lone statement must not switch the pinned connection to autocommit mode, and a failure
         # must roll back to the savepoint rather than throw the shared connection away.
         session.single_statement_options = None
+        session.recover_autocommit = None
         session.rollback_before_discard = True
 
 
 @contextmanager
-def _swapped(manager: BaseSessionManager[Any, Any], new_session: Callable[[], Any]) -> Iterator[None]:
+def _swapped(manager: BaseSessionManager[Any, Any], new_session: Callable[..., Any]) -> Iterator[None]:
     if "new_session" in vars(manager):
         raise InvalidArgumentError(f"{manager!r} is already pinned to a connection")
     if manager.in_atomic_block():
         raise InvalidArgumentError("cannot pin a session manager inside one of its atomic blocks")
-    _forget_autocommit_session(manager)
+    _forget_ambient_session(manager)
     manager.new_session = new_session  # type: ignore[method-assign]
     try:
         yield
     finally:
         del manager.new_session
-        _forget_autocommit_session(manager)
+        _forget_ambient_session(manager)
 
 
-def _forget_autocommit_session(manager: BaseSessionManager[Any, Any]) -> None:
-    """Drop this context's autocommit session, so the next one is made by the (un)pinned factory."""
-    manager.sessions._autocommit.set(None)  # see the module docstring
+def _forget_ambient_session(manager: BaseSessionManager[Any, Any]) -> None:
+    """Drop this context's ambient session, so the next one is made by the (un)pinned factory."""
+    manager.sessions._ambient.set(None)  # see the module docstring
 
 
 @contextmanager
@@ -67,9 +77,9 @@ def pinned(manager: SessionManager, connection: Connection) -> Iterator[None]:
     """Bind every session of the sync ``manager`` to ``connection`` (already in a transaction)."""
     factory = sessionmaker(bind=connection, class_=ArchipySession, **_SESSION_OPTIONS)
 
-    def new_session() -> Session:
+    def new_session(*, unit: Any = None, ambient: bool = False) -> Session:
         session: Session = factory()
-        _adopt(session)
+        _adopt(session, manager, unit=unit, ambient=ambient)
         return session
 
     with _swapped(manager, new_session):
@@ -81,9 +91,9 @@ def async_pinned(manager: AsyncSessionManager, connection: AsyncConnection) -> I
     """Bind every session of the async ``manager`` to ``connection`` (already in a transaction)."""
     factory = async_sessionmaker(bind=connection, sync_session_class=ArchipySession, **_SESSION_OPTIONS)
 
-    def new_session() -> AsyncSession:
+    def new_session(*, unit: Any = None, ambient: bool = False) -> AsyncSession:
         session: AsyncSession = factory()
-        _adopt(session.sync_session)
+        _adopt(session.sync_session, manager, unit=unit, ambient=ambient)
         return session
 
     with _swapped(manager, new_session):
