@@ -90,6 +90,7 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Pr
     yield Project.create(root, tool_table=tool, env=env), [], f"sqlite:///{database}"
 
 
+@pytest.mark.slow
 def test_a_project_migrates_forth_back_and_checks(project: tuple[Project, list[str], str]) -> None:
     app, options, url = project
 

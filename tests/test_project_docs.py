@@ -83,6 +83,7 @@ def run_page(page: Path, project: Path, env: dict[str, str]) -> int:
     return ran
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", project_pages(), ids=lambda page: page.name)
 def test_project_page_runs_top_to_bottom(page: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if "postgres" not in docs_runner.page_options(page):
