@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
 with warnings.catch_warnings():
     # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (root shells, CI containers).
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

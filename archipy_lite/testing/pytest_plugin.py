@@ -19,8 +19,8 @@ import pytest
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig
 from archipy_lite.testing.isolation import truncate_tables
-from archipy_lite.testing.pinning import pinned
 from archipy_lite.testing.pgbouncer import PgBouncerUnavailableError, find_pgbouncer, pgbouncer
+from archipy_lite.testing.pinning import pinned
 from archipy_lite.testing.postgres import postgres_server, temporary_database, with_driver
 from archipy_lite.testing.replication import ReplicatedCluster, replicated_cluster
 
