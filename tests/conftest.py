@@ -7,6 +7,7 @@ import pytest
 from backends import BACKENDS, Backend, make_backend
 
 pytest_plugins = ["archipy_lite.testing.pytest_plugin", "replicas_support"]
+collect_ignore = ["isolation_project"]  # an application's test suite, run by test_isolation.py in its own process
 
 _backend_cache: dict[str, Backend] = {}
 

@@ -197,7 +197,7 @@ async def test_a_duplicate_is_a_unique_violation_naming_the_constraint(db: Backe
     await db.call(db.adapter.create, new_user("taken"))
     with pytest.raises(UniqueViolationError) as error:
         await db.call(db.adapter.bulk_create, [*(new_user(i) for i in range(BATCH)), new_user("taken")])
-    assert error.value.details["constraint"] == "users_username_key"
+    assert error.value.details["constraint"] == "uq_users_username"
     assert await count_users(db) == 1
 
 

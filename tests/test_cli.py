@@ -49,7 +49,7 @@ def test_demo_on_postgres_with_dsn(postgres_dsn: str, tmp_path: Path) -> None:
     result = run_cli("demo", "--dsn", postgres_dsn, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "postgresql+psycopg://" in result.stdout
-    assert "archipy_demo_users_username_key" in result.stdout  # PostgreSQL names the constraint
+    assert "uq_archipy_demo_users_username" in result.stdout  # BaseEntity's naming convention names it
 
 
 @pytest.mark.postgres

@@ -59,6 +59,8 @@ def _page_params() -> list[Any]:
     for page in docs_runner.pages():
         if not any(block.runnable for block in docs_runner.page_blocks(page)):
             continue
+        if "project" in docs_runner.page_options(page):
+            continue  # a whole project, run by tests/test_project_docs.py
         marks = [pytest.mark.postgres] if _needs_postgres(page) else [pytest.mark.sqlite]
         params.append(pytest.param(page, marks=marks, id=str(page.relative_to(DOCS))))
     return params

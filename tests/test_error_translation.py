@@ -148,8 +148,8 @@ async def test_unique_violation(db: Backend) -> None:
     assert error.details["constraint_type"] == "unique"
     if db.is_postgres:
         assert error.details["sqlstate"] == "23505"
-        assert error.details["constraint"] == "users_username_key"
-        assert "users_username_key" in error.message
+        assert error.details["constraint"] == "uq_users_username"
+        assert "uq_users_username" in error.message
     else:
         assert error.details["sqlite_code"] == 2067
     assert "alice" not in error.message  # bound values never reach messages
@@ -169,8 +169,8 @@ async def test_foreign_key_violation(db: Backend) -> None:
     assert error.details["constraint_type"] == "foreign_key"
     if db.is_postgres:
         assert error.details["sqlstate"] == "23503"
-        assert error.details["constraint"] == "posts_author_id_fkey"
-        assert "posts_author_id_fkey" in error.message
+        assert error.details["constraint"] == "fk_posts_author_id_users"
+        assert "fk_posts_author_id_users" in error.message
     else:
         assert error.details["sqlite_code"] == 787
     assert db.checked_out() == 0

@@ -26,6 +26,7 @@ from archipy_lite.models.errors import (
     DatabaseTransactionError,
     InvalidArgumentError,
     LazyLoadError,
+    MigrationError,
     NotFoundError,
     PendingChangesError,
     SessionUsageError,
@@ -54,6 +55,7 @@ EXPECTED: dict[type[BaseError], tuple[str, int, str, bool]] = {
     SessionUsageError: ("SESSION_USAGE_ERROR", 500, "FAILED_PRECONDITION", False),
     PendingChangesError: ("PENDING_CHANGES", 500, "FAILED_PRECONDITION", False),
     LazyLoadError: ("LAZY_LOAD_NOT_POSSIBLE", 500, "FAILED_PRECONDITION", False),
+    MigrationError: ("MIGRATION_ERROR", 500, "FAILED_PRECONDITION", False),
 }
 
 # class: the classes it must be catchable as (besides itself and BaseError)
@@ -77,6 +79,7 @@ PARENTS: dict[type[BaseError], set[type[BaseError]]] = {
     SessionUsageError: set(),
     PendingChangesError: {SessionUsageError},
     LazyLoadError: {SessionUsageError},
+    MigrationError: set(),
 }
 
 ALL_ERRORS = list(EXPECTED)

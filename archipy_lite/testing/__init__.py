@@ -6,6 +6,7 @@ Enable the fixtures with ``pytest_plugins = ["archipy_lite.testing.pytest_plugin
 from archipy_lite.testing.postgres import (
     DSN_ENV_VAR,
     POSTGRES_IMAGE,
+    SOURCES_ENV_VAR,
     PostgresDriver,
     PostgresUnavailableError,
     docker_engine_available,
@@ -20,6 +21,7 @@ from archipy_lite.testing.replication import PostgresNode, ReplicatedCluster, re
 __all__ = [
     "DSN_ENV_VAR",
     "POSTGRES_IMAGE",
+    "SOURCES_ENV_VAR",
     "PostgresDriver",
     "PostgresNode",
     "PostgresUnavailableError",

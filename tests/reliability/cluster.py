@@ -12,7 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from archipy_lite.testing._embedded import _HOST, _SERVER_OPTIONS, POSTGRES_BIN_PATH, _TcpPostgresServer
+from archipy_lite.testing._cluster import HOST as _HOST
+from archipy_lite.testing._cluster import SERVER_OPTIONS as _SERVER_OPTIONS
+from archipy_lite.testing._embedded import POSTGRES_BIN_PATH, _TcpPostgresServer
 
 
 class RestartableCluster:

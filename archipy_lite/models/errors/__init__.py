@@ -21,6 +21,7 @@ from archipy_lite.models.errors.database_errors import (
     DatabaseTransactionError,
     UniqueViolationError,
 )
+from archipy_lite.models.errors.migration_errors import MigrationError
 from archipy_lite.models.errors.session_errors import (
     LazyLoadError,
     PendingChangesError,
@@ -47,6 +48,7 @@ __all__ = [
     "DatabaseTransactionError",
     "InvalidArgumentError",
     "LazyLoadError",
+    "MigrationError",
     "NotFoundError",
     "PendingChangesError",
     "SessionUsageError",

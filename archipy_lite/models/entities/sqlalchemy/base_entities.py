@@ -1,7 +1,8 @@
 """Declarative base and the mixins every entity builds on.
 
 ``BaseEntity`` is the declarative base: ``BaseEntity.metadata.create_all(engine)``
-creates every model. Each row gets a client-generated ``uuid`` primary key (known
+creates every model, and its naming convention (``naming.NAMING_CONVENTION``) names every
+constraint and index the same way on PostgreSQL and SQLite. Each row gets a client-generated ``uuid`` primary key (known
 before the first flush) and a timezone-aware ``created_at``.
 """
 
@@ -11,10 +12,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import Boolean, Uuid, false
+from sqlalchemy import Boolean, MetaData, Uuid, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from archipy_lite.models.entities.sqlalchemy.column_types import UTCDateTime, utc_now
+from archipy_lite.models.entities.sqlalchemy.naming import NAMING_CONVENTION
 
 
 class BaseEntity(DeclarativeBase):
@@ -23,6 +25,7 @@ class BaseEntity(DeclarativeBase):
     __allow_unmapped__ = True  # lets models use plain ``Column(...)`` and legacy annotations
     __abstract__ = True
 
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), UUID: Uuid()}
 
     uuid: Mapped[UUID] = mapped_column(Uuid(), primary_key=True, default=uuid4, sort_order=-10)
