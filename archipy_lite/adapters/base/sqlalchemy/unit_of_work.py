@@ -172,13 +172,21 @@ class UnitOfWork:
         owner = current_owner()
         scope = current_scope()
         use = _Use(owner=owner, is_async=is_async)
+        for manager in managers:
+            routing.check_token(manager, self.given_token)
         if scope is None:
             scope = UnitScope(atomic=self.atomic, every_database=self.every_database)
             use.token = enter_scope(scope)
         use.scope = scope
-        for manager in managers:
-            routing.check_token(manager, self.given_token)
-            use.add(manager, atomic=self.atomic, read_only=self.read_only, token=self.given_token)
+        try:
+            for manager in managers:
+                use.add(manager, atomic=self.atomic, read_only=self.read_only, token=self.given_token)
+        except BaseException:
+            try:
+                use.end(failed=True)  # give back whatever the units that did open took
+            finally:
+                use.leave()
+            raise
         for unit in use.opened:
             if unit.transaction is not None:
                 remember_transaction(unit.transaction)
