@@ -75,6 +75,7 @@ _SQLITE_PRIMARY: dict[int, type[DatabaseError]] = {
     9: DatabaseTimeoutError,  # SQLITE_INTERRUPT
     13: DatabaseResourceExhaustedError,  # SQLITE_FULL
     14: DatabaseConnectionError,  # SQLITE_CANTOPEN
+    23: DatabaseReadOnlyError,  # SQLITE_AUTH: refused by the authorizer of a read-only engine
     19: DatabaseConstraintError,  # SQLITE_CONSTRAINT (non-unique kinds)
     26: DatabaseConnectionError,  # SQLITE_NOTADB
 }

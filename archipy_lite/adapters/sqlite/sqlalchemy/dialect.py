@@ -10,6 +10,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
 from archipy_lite.adapters.sqlite.sqlalchemy.case_folding import fold_case_insensitive_operators, register_function
+from archipy_lite.adapters.sqlite.sqlalchemy.read_only import guard_read_only
 from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
 
 
@@ -79,6 +80,9 @@ class SQLiteDialect:
                     cursor.execute(pragma)
             finally:
                 cursor.close()
+
+        if config.READ_ONLY:
+            guard_read_only(engine)
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:
