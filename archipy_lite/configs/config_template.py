@@ -7,6 +7,7 @@ Invalid values raise ``ConfigurationError`` naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import quote, unquote, urlencode
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from archipy_lite.configs import hosts
+from archipy_lite.configs.sources import environment_ignored, section_values
 from archipy_lite.configs.validation import ConfigurationMeta
 
 IsolationLevel = Literal["AUTOCOMMIT", "READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
@@ -26,9 +28,31 @@ PoolerMode = Literal["session", "transaction"]
 
 
 class ConfigModel(BaseModel, metaclass=ConfigurationMeta):
-    """Base for configuration sections: raises ConfigurationError instead of ValidationError."""
+    """Base for configuration sections: raises ConfigurationError instead of ValidationError.
+
+    A section with an ``env_section`` name (``POSTGRES_SQLALCHEMY``) built on its own also reads
+    ``<env_section>__<FIELD>`` from the environment and ``.env``; its arguments win. Inside a
+    ``BaseConfig`` the parent reads the sources instead.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
+    env_section: ClassVar[str | None] = None
+
+    @classmethod
+    def _with_sources(cls, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Called by the metaclass when a user builds the section (nested validation does not)."""
+        return arguments if cls.env_section is None else section_values(cls, cls.env_section, arguments)
+
+    @classmethod
+    def from_values(cls, **values: Any) -> Self:
+        """Build from ``values`` and the defaults only, ignoring the environment and ``.env``."""
+        with environment_ignored():
+            return cls(**values)
+
+    @classmethod
+    def expand_source_values(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """One source's values, made ready to merge with other sources (see ``configs.sources``)."""
+        return dict(values)
 
 
 class SQLAlchemyConfig(ConfigModel):
@@ -99,7 +123,13 @@ class SQLAlchemyConfig(ConfigModel):
 
 
 class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
-    """PostgreSQL settings: give ``POSTGRES_DSN`` or the separate fields; the other is derived."""
+    """PostgreSQL settings: give ``POSTGRES_DSN`` or the separate fields; the other is derived.
+
+    Within one source the DSN wins for the parts it contains; across sources, the higher one wins
+    field by field (explicit arguments, then ``POSTGRES_SQLALCHEMY__*`` variables, then ``.env``).
+    """
+
+    env_section: ClassVar[str | None] = "POSTGRES_SQLALCHEMY"
 
     DRIVER_NAME: str = "postgresql+psycopg"
     ASYNC_DRIVER_NAME: str = "postgresql+asyncpg"
@@ -200,23 +230,30 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             cls._dsn_components(raw)
         return value
 
+    @classmethod
+    def expand_source_values(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Split the source's DSN (and a ``host=a,b`` HOST) into fields; they win over the same source's
+        separate fields. A source that names one server also clears the host list of lower sources."""
+        values = dict(values)
+        host = values.get("HOST")
+        if isinstance(host, str) and "," in host and not values.get("HOSTS"):  # libpq's host=a,b
+            values = {**values, "HOSTS": host.split(","), "HOST": None}
+        raw = values.get("POSTGRES_DSN")
+        raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if isinstance(raw, str) and raw:
+            try:
+                components = cls._dsn_components(raw)
+            except ValueError:
+                return values  # reported against POSTGRES_DSN by _check_dsn
+            values = {**{key: value for key, value in values.items() if key != "POSTGRES_DSN"}, **components}
+        if values.get("HOST") and not values.get("HOSTS"):
+            values["HOSTS"] = []  # one server named here: a lower source's failover list does not apply
+        return values
+
     @model_validator(mode="before")
     @classmethod
     def _fill_fields_from_dsn(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        host = data.get("HOST")
-        if isinstance(host, str) and "," in host and not data.get("HOSTS"):  # libpq's host=a,b
-            data = {**data, "HOSTS": host.split(","), "HOST": None}
-        raw = data.get("POSTGRES_DSN")
-        raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-        if not isinstance(raw, str) or not raw:
-            return data
-        try:
-            components = cls._dsn_components(raw)
-        except ValueError:
-            return data  # reported against POSTGRES_DSN by _check_dsn
-        return {**data, **components}
+        return cls.expand_source_values(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _render_dsn_from_fields(self) -> Self:
@@ -324,6 +361,8 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
 
 class SQLiteSQLAlchemyConfig(SQLAlchemyConfig):
     """SQLite settings: ``DATABASE`` is a file path or ``:memory:``."""
+
+    env_section: ClassVar[str | None] = "SQLITE_SQLALCHEMY"
 
     DRIVER_NAME: str = "sqlite"
     ASYNC_DRIVER_NAME: str = "sqlite+aiosqlite"
