@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from archipy_lite.configs import hosts
+from archipy_lite.configs.secrets import MASK, conceal, reveal
 from archipy_lite.configs.sources import environment_ignored, section_values
 from archipy_lite.configs.validation import ConfigurationMeta
 
@@ -88,7 +89,9 @@ class SQLAlchemyConfig(ConfigModel):
     HIDE_PARAMETERS: bool = True
     QUERY_CACHE_SIZE: int = Field(default=500, ge=0)
 
-    CONNECT_ARGS: dict[str, Any] = Field(default_factory=dict, description="Passed to the driver's connect().")
+    CONNECT_ARGS: dict[str, Any] = Field(
+        default_factory=dict, description="Passed to the driver's connect(); secret-looking keys are masked."
+    )
     CONNECT_TIMEOUT: float | None = Field(
         default=10, gt=0, allow_inf_nan=False, description="Seconds to wait when connecting."
     )
@@ -113,6 +116,16 @@ class SQLAlchemyConfig(ConfigModel):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (secrets.token_urlsafe() makes one)")
         return value
+
+    @field_validator("CONNECT_ARGS")
+    @classmethod
+    def _conceal_connect_args(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return conceal(value)
+
+    def driver_connect_args(self) -> dict[str, Any]:
+        """``CONNECT_ARGS`` as the driver needs them: secrets revealed."""
+        revealed: dict[str, Any] = reveal(self.CONNECT_ARGS)
+        return revealed
 
     @field_validator("ISOLATION_LEVEL", mode="before")
     @classmethod
@@ -139,7 +152,9 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
     USERNAME: str | None = "postgres"
     ISOLATION_LEVEL: IsolationLevel | None = "REPEATABLE READ"
     POSTGRES_DSN: SecretStr | None = Field(default=None, description="postgresql[+driver]://user:password@host:port/db")
-    DSN_QUERY: dict[str, str] = Field(default_factory=dict, description="Extra URL query parameters kept from a DSN.")
+    DSN_QUERY: dict[str, str | SecretStr] = Field(
+        default_factory=dict, description="Extra URL query parameters kept from a DSN; secret-looking ones masked."
+    )
 
     SSL_MODE: SSLMode | None = None
     SSL_ROOT_CERT: str | None = None
@@ -230,6 +245,15 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             cls._dsn_components(raw)
         return value
 
+    @field_validator("DSN_QUERY")
+    @classmethod
+    def _conceal_dsn_query(cls, value: dict[str, str | SecretStr]) -> dict[str, str | SecretStr]:
+        return conceal(value)
+
+    def driver_query_args(self) -> dict[str, str]:
+        """Secret DSN query parameters (``sslpassword``...): passed to the driver, never put in a URL."""
+        return {key: reveal(value) for key, value in self.DSN_QUERY.items() if isinstance(value, SecretStr)}
+
     @classmethod
     def expand_source_values(cls, values: Mapping[str, Any]) -> dict[str, Any]:
         """Split the source's DSN (and a ``host=a,b`` HOST) into fields; they win over the same source's
@@ -314,8 +338,10 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         """Return the SQLAlchemy URL for the sync or async driver (password included, masked in repr).
 
         Several HOSTS travel as ``?host=a,b&port=p,q``, the form both psycopg and asyncpg read.
+        Secret query parameters are left out (SQLAlchemy shows a URL's query in clear); the
+        adapters pass them to the driver from ``driver_query_args()``.
         """
-        query = self._query()
+        query = self._query(secrets="leave out")
         if self.HOSTS:
             query.update(hosts.query_parameters(self.HOSTS))
         return URL.create(
@@ -328,8 +354,13 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             query=query,
         )
 
-    def _query(self) -> dict[str, str]:
-        query = dict(self.DSN_QUERY)
+    def _query(self, *, secrets: Literal["leave out", "mask", "reveal"]) -> dict[str, str]:
+        query: dict[str, str] = {}
+        for key, value in self.DSN_QUERY.items():
+            if not isinstance(value, SecretStr):
+                query[key] = value
+            elif secrets != "leave out":
+                query[key] = MASK if secrets == "mask" else value.get_secret_value()
         if self.TARGET_SESSION_ATTRS is not None:
             query["target_session_attrs"] = self.TARGET_SESSION_ATTRS
         return query
@@ -354,8 +385,8 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             authority = host + (f":{url.port}" if url.port else "")
         database = f"/{quote(url.database, safe='')}" if url.database else ""
         # quote_via=quote: libpq decodes %20 but not "+" in query values.
-        options = self._query()
-        query = f"?{urlencode(sorted(options.items()), quote_via=quote)}" if options else ""
+        options = self._query(secrets="mask" if hide_password else "reveal")
+        query = f"?{urlencode(sorted(options.items()), quote_via=quote, safe='*')}" if options else ""
         return f"{url.drivername}://{userinfo}{authority}{database}{query}"
 
 

@@ -25,10 +25,9 @@ from archipy_lite.models.errors import BaseError, ConfigurationError, InvalidArg
 from archipy_lite.models.types.base_types import SortOrderType
 from archipy_lite.models.validation import ConfigurationMeta
 
+from . import figures
 from backends import Backend
 from models import User
-
-from . import figures
 
 OPTIONAL = {"fastapi", "starlette", "alembic", "opentelemetry", "httpx", "testcontainers"}
 

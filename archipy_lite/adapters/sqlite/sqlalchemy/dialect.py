@@ -49,7 +49,7 @@ class SQLiteDialect:
         connect_args: dict[str, Any] = {"timeout": config.BUSY_TIMEOUT / 1000}
         if not async_:
             connect_args["check_same_thread"] = False  # pooled connections move between threads
-        connect_args.update(config.CONNECT_ARGS)
+        connect_args.update(config.driver_connect_args())
         arguments = {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
         if config.is_memory:
             # One connection holds the in-memory database; sharing it through a pool of one
