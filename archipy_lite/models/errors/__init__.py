@@ -5,6 +5,7 @@ from archipy_lite.models.errors.base_error import (
     BaseError,
     ConfigurationError,
     InvalidArgumentError,
+    MultipleResultsError,
     NotFoundError,
 )
 from archipy_lite.models.errors.database_errors import (
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidArgumentError",
     "LazyLoadError",
     "MigrationError",
+    "MultipleResultsError",
     "NotFoundError",
     "PendingChangesError",
     "SessionUsageError",

@@ -91,3 +91,12 @@ class AlreadyExistsError(BaseError):
     default_message = "The resource already exists."
     http_status = 409
     grpc_status = "ALREADY_EXISTS"
+
+
+class MultipleResultsError(BaseError):
+    """A lookup that needs exactly one row (``Store.one``) matched several."""
+
+    code = "MULTIPLE_RESULTS"
+    default_message = "More than one record matches."
+    http_status = 409
+    grpc_status = "FAILED_PRECONDITION"
