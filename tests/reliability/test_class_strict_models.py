@@ -35,6 +35,8 @@ OPTIONAL = {"fastapi", "starlette", "alembic", "opentelemetry", "httpx", "testco
 def package_models() -> list[type[BaseModel]]:
     """Every public Pydantic model class defined in archipy_lite (modules of missing extras skipped)."""
     for module in pkgutil.walk_packages(archipy_lite.__path__, "archipy_lite."):
+        if module.name.startswith("archipy_lite.cli"):  # no models; its demo entities would join BaseEntity.metadata
+            continue
         try:
             importlib.import_module(module.name)
         except ImportError as error:
