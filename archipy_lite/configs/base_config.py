@@ -38,7 +38,8 @@ class BaseConfig(BaseSettings, metaclass=ConfigurationMeta):
     _global: ClassVar[BaseConfig | None] = None
     # Sections the environment configured when the global configuration was built from it (None: set_global).
     _global_from_environment: ClassVar[frozenset[str] | None] = None
-    # What the environment configures, read once per class until clear_global() (.env is a file read).
+    # What the environment configures, cached for the library's lookups until clear_global() or a
+    # global_config() call reads it again (.env is a file read).
     _environment_sections: ClassVar[dict[type[BaseConfig], frozenset[str]]] = {}
     _global_lock: ClassVar[threading.RLock] = threading.RLock()
 
@@ -72,7 +73,7 @@ class BaseConfig(BaseSettings, metaclass=ConfigurationMeta):
         Raises:
             ConfigurationError: if there is none, or it is not an instance of ``cls``.
         """
-        config = BaseConfig._global or cls._build_from_environment()
+        config = BaseConfig._global or cls._build_from_environment(cls._sections_in_environment(fresh=True))
         if config is None:
             raise ConfigurationError(
                 "No global configuration is set and no POSTGRES_SQLALCHEMY__* / SQLITE_SQLALCHEMY__* variable "
@@ -98,23 +99,24 @@ class BaseConfig(BaseSettings, metaclass=ConfigurationMeta):
             sections = BaseConfig._global_from_environment
             if config is not None and (sections is None or section in sections):
                 return config
-            if config is None and section in cls._sections_in_environment():
-                return cls._build_from_environment()
+            if config is None:
+                sections = cls._sections_in_environment(fresh=False)  # the library's hot path: cached
+                if section in sections:
+                    return cls._build_from_environment(sections)
         return None
 
     @classmethod
-    def _sections_in_environment(cls) -> frozenset[str]:
-        sections = BaseConfig._environment_sections.get(cls)
+    def _sections_in_environment(cls, *, fresh: bool) -> frozenset[str]:
+        sections = None if fresh else BaseConfig._environment_sections.get(cls)
         if sections is None:
             sections = BaseConfig._environment_sections[cls] = sections_in_environment(cls)
         return sections
 
     @classmethod
-    def _build_from_environment(cls) -> BaseConfig | None:
+    def _build_from_environment(cls, sections: frozenset[str]) -> BaseConfig | None:
         with BaseConfig._global_lock:
             if BaseConfig._global is not None:
                 return BaseConfig._global
-            sections = cls._sections_in_environment()
             if not sections:
                 return None
             BaseConfig._global = cls()

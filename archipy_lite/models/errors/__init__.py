@@ -4,9 +4,11 @@ from archipy_lite.models.errors.base_error import (
     AlreadyExistsError,
     BaseError,
     ConfigurationError,
+    InternalError,
     InvalidArgumentError,
     MultipleResultsError,
     NotFoundError,
+    UnknownError,
 )
 from archipy_lite.models.errors.database_errors import (
     DatabaseConnectionError,
@@ -47,6 +49,7 @@ __all__ = [
     "DatabaseSerializationError",
     "DatabaseTimeoutError",
     "DatabaseTransactionError",
+    "InternalError",
     "InvalidArgumentError",
     "LazyLoadError",
     "MigrationError",
@@ -55,4 +58,5 @@ __all__ = [
     "PendingChangesError",
     "SessionUsageError",
     "UniqueViolationError",
+    "UnknownError",
 ]
