@@ -101,12 +101,10 @@ def test_the_guide_names_every_difference(difference: str) -> None:
 
 def test_figures() -> None:
     reset_default_session_managers()
-    figures.record(
-        "10",
-        **{
-            "11. coming from ArchiPy: shims and the guide": {
-                "cases": len(_cases),
-                "backends": "registries on all seven; error fields on every class",
-            }
-        },
+    figures.record_class(
+        11,
+        "coming from ArchiPy: shims and the guide",
+        cases=len(_cases),
+        varies="registry classes, error fields on every class, every listed difference in the guide",
+        backends="registries on all seven",
     )

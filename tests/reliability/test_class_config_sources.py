@@ -115,7 +115,7 @@ def test_postgres_precedence_per_source(
     else:
         config = PostgresSQLAlchemyConfig(**explicit_values)
     assert observed(config) == expected(decisions)
-    count("6. configuration precedence per source (DSN and fields)")
+    count("6")
 
 
 SQLITE_COMBINATIONS = list(itertools.product((False, True), repeat=3))
@@ -140,7 +140,7 @@ def test_sqlite_precedence_per_source(
     else:
         config = SQLiteSQLAlchemyConfig(**arguments)
     assert expected_value == (config.DATABASE, config.BUSY_TIMEOUT)
-    count("6. configuration precedence per source (DSN and fields)")
+    count("6")
 
 
 def test_the_issue_example_explicit_host_beats_an_environment_dsn(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,14 +150,14 @@ def test_the_issue_example_explicit_host_beats_an_environment_dsn(monkeypatch: p
     assert adapter.session_manager.engine.url.host == "explicit-host"
     assert adapter.session_manager.engine.url.database == "db"  # what the arguments leave out
     adapter.session_manager.dispose()
-    count("6. configuration precedence per source (DSN and fields)")
+    count("6")
 
 
 def test_library_engines_ignore_the_application_sqlite_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SQLITE_SQLALCHEMY__BUSY_TIMEOUT", "1")
     assert SQLiteSQLAlchemyConfig().BUSY_TIMEOUT == 1
     assert SQLiteSQLAlchemyConfig.from_values().BUSY_TIMEOUT == 5000
-    count("6. configuration precedence per source (DSN and fields)")
+    count("6")
 
 
 # --- 8. the environment as the only configuration ------------------------------------------------------
@@ -248,7 +248,7 @@ async def test_adapter_without_config_uses_the_environment(
             assert adapter.session_manager.config.HOST == "set-global"
     finally:
         await dispose_defaults()
-    count("8. configuration from the environment alone")
+    count("8")
 
 
 def test_a_section_built_alone_reads_its_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,7 +256,7 @@ def test_a_section_built_alone_reads_its_own_variables(monkeypatch: pytest.Monke
     monkeypatch.setenv("SQLITE_SQLALCHEMY__DATABASE", "env.sqlite3")
     assert PostgresSQLAlchemyConfig().HOST == "env-host"
     assert SQLiteSQLAlchemyConfig().DATABASE == "env.sqlite3"
-    count("8. configuration from the environment alone")
+    count("8")
 
 
 def test_environment_that_configures_nothing_leaves_the_old_rules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,14 +271,21 @@ def test_environment_that_configures_nothing_leaves_the_old_rules(monkeypatch: p
     finally:
         adapter.session_manager.dispose()
         reset_default_session_managers()
-    count("8. configuration from the environment alone")
+    count("8")
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            name: {"cases": cases, "backends": "configuration only" if name.startswith("6") else "all five drivers"}
-            for name, cases in _counted.items()
-        },
+    figures.record_class(
+        6,
+        "explicit configuration beats the environment, per source",
+        cases=_counted.get("6", 0),
+        varies="4 shapes (nothing, fields, DSN, both) over explicit / env / .env, two entry points; SQLite too",
+        backends="configuration (one connection check)",
+    )
+    figures.record_class(
+        8,
+        "the environment alone configures adapters",
+        cases=_counted.get("8", 0),
+        varies="environment or .env, adapters without orm_config, set_global still wins",
+        backends="psycopg, asyncpg, psycopg-async, sqlite3, aiosqlite",
     )

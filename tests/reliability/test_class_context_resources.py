@@ -234,10 +234,10 @@ def test_an_unset_meta_key_reads_as_none() -> None:
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            name: {"cases": cases, "backends": "all seven" if name.startswith("15. resources") else "no database"}
-            for name, cases in _cases.items()
-        },
+    figures.record_class(
+        15,
+        "context resources see how the context ended; polydatum details",
+        cases=sum(_cases.values()),
+        varies=f"{len(ENDINGS)} endings x context() / dal(); chaining, replace_service/resource, unset meta",
+        backends="a transaction per resource on all seven",
     )

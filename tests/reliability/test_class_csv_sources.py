@@ -148,13 +148,10 @@ def test_mistakes_are_typed_errors(base: Any, mistake: str) -> None:
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            "16. CSV sources and defaults": {
-                "cases": len(_cases),
-                "sources x defaults x entry points": f"{len(SOURCE_KINDS)} x {len(DEFAULTS)} x {len(ENTRIES)}",
-                "backends": "built with sqlite3, read with sqlite3 and aiosqlite",
-            }
-        },
+    figures.record_class(
+        16,
+        "CSV builders take files and defaults",
+        cases=len(_cases),
+        varies=f"{len(SOURCE_KINDS)} kinds of source x {len(DEFAULTS)} kinds of defaults x {len(ENTRIES)} entry points",
+        backends="built with sqlite3, read with sqlite3 and aiosqlite",
     )

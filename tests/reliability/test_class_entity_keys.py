@@ -143,13 +143,10 @@ async def test_replaced_and_composite_keys_work_on_every_backend(db: Backend) ->
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            "10. no accidental composite primary key": {
-                "cases": len(_cases),
-                "declarations refused": f"{len(WAYS)} ways x {len(BASES)} bases",
-                "backends": "definition time; replaced and composite keys on all seven",
-            }
-        },
+    figures.record_class(
+        10,
+        "no accidental composite primary key",
+        cases=len(_cases),
+        varies=f"{len(WAYS)} ways to declare a key x {len(BASES)} entity bases; replaced and composite keys",
+        backends="class definition; the replaced and composite keys on all seven",
     )

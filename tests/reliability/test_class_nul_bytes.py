@@ -81,13 +81,10 @@ async def test_an_atomic_block_that_catches_it_carries_on(db: Backend, nested: b
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            "17. NUL characters refused alike": {
-                "cases": len(_cases),
-                "routes": len(ROUTES) + 1,
-                "backends": "all seven",
-            }
-        },
+    figures.record_class(
+        17,
+        "a NUL character is refused alike by every driver",
+        cases=len(_cases),
+        varies=f"{len(ROUTES)} write and read routes; an atomic block carries on",
+        backends="all seven",
     )

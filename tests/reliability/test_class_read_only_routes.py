@@ -254,14 +254,14 @@ async def test_reads_and_introspection_still_work(shipped: Shipped) -> None:
     with pytest.raises(DatabaseReadOnlyError):
         shipped.adapter.execute(text("PRAGMA query_only = ON"))  # even setting it to what it is
     assert sha256(shipped.path) == shipped.digest
-    figures.record(
-        "10",
-        **{
-            "1. read-only data sets: hostile statements x routes": {
-                "cases": len(_cases) + 1,
-                "attacks": len(ATTACKS),
-                "routes": len(ROUTES),
-                "backends": "sqlite3, aiosqlite",
-            }
-        },
+    _cases.append("reads and introspection")
+
+
+def test_figures() -> None:
+    figures.record_class(
+        1,
+        "read-only data sets: no route writes",
+        cases=len(_cases),
+        varies=f"{len(ATTACKS)} hostile statements x {len(ROUTES)} connection routes; a tampered pooled connection",
+        backends="sqlite3, aiosqlite",
     )

@@ -155,7 +155,7 @@ async def test_key_methods_work_with_any_primary_key(db_with_keys: Backend, kind
     assert await db.call(things.get, key(1)) is None
     with pytest.raises(NotFoundError):
         await db.call(things.delete, key(1))
-    count("13. store key methods with any primary key")
+    count("13")
 
 
 @pytest.mark.parametrize("kind", list(KEY_CASES))
@@ -178,7 +178,7 @@ async def test_a_key_of_the_wrong_type_is_a_typed_error_before_any_sql(db_with_k
                 await db.call(method, wrong, *arguments)
             assert caught.value.details.get("field") or caught.value.details.get("fields")
     assert sent == []
-    count("13. store key methods with any primary key")
+    count("13")
 
 
 async def test_one_returns_the_single_match(db_with_keys: Backend) -> None:
@@ -194,7 +194,7 @@ async def test_one_returns_the_single_match(db_with_keys: Backend) -> None:
     with pytest.raises(MultipleResultsError) as caught:
         await db.call(offices.one, filters={"name": "same"})
     assert caught.value.http_status == 409
-    count("13. store key methods with any primary key")
+    count("13")
 
 
 # --- 12. an upsert with nothing to update changes nothing ---------------------------------------------
@@ -235,7 +235,7 @@ async def test_update_fields_empty_leaves_existing_rows_untouched(
     value = after.bio if model is Profile else after.name
     assert (value, after.updated_at, after.created_at) == ("original", existing.updated_at, old)
     assert await db.call(things.exists, fresh.uuid)
-    count("12. upserts that update nothing change nothing")
+    count("12")
 
 
 # --- 14. upsert and replace onto a soft-deleted row ----------------------------------------------------
@@ -265,7 +265,7 @@ async def test_upsert_or_replace_onto_a_soft_deleted_row_restores_it(db_with_key
     visible = await db.call(members.retrieve, member.uuid)  # visible again
     assert visible.name == "back"
     assert await db.call(members.count) == 1
-    count("14. upsert and replace onto soft-deleted rows")
+    count("14")
 
 
 async def test_insert_only_upsert_leaves_a_soft_deleted_row_deleted(db_with_keys: Backend) -> None:
@@ -276,14 +276,29 @@ async def test_insert_only_upsert_leaves_a_soft_deleted_row_deleted(db_with_keys
     stored = await db.call(members.upsert, Member(uuid=member.uuid, email=member.email, name="x"), update_fields=[])
     assert (stored.uuid, stored.is_deleted, stored.name) == (member.uuid, True, "n1")
     assert await db.call(members.get, member.uuid) is None
-    count("14. upsert and replace onto soft-deleted rows")
+    count("14")
 
 
 def test_figures() -> None:
-    figures.record(
-        "10",
-        **{
-            name: {"cases": cases, "backends": "all seven (psycopg, asyncpg, psycopg-async, sqlite x2, aiosqlite x2)"}
-            for name, cases in _cases.items()
-        },
+    seven = "all seven (psycopg, asyncpg, psycopg-async, sqlite file/memory, aiosqlite file/memory)"
+    figures.record_class(
+        12,
+        "upserts that update nothing change nothing",
+        cases=_cases.get("12", 0),
+        varies="upsert / bulk_upsert x conflict on a unique column / the key x UpdatableEntity / soft-deletable",
+        backends=seven,
+    )
+    figures.record_class(
+        13,
+        "store key methods with any primary key; one()",
+        cases=_cases.get("13", 0),
+        varies="integer, text, UUID, composite keys x every key method; wrong types and arity",
+        backends=seven,
+    )
+    figures.record_class(
+        14,
+        "upsert and replace onto soft-deleted rows",
+        cases=_cases.get("14", 0),
+        varies="upsert on the key / a unique column / with update_fields, bulk_upsert, replace, insert-only",
+        backends=seven,
     )
