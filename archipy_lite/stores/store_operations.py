@@ -303,14 +303,16 @@ def upsert_one(
     """Upsert one row and return it as stored: written, or (nothing to update) the existing row untouched."""
     row = column_values(model, entity)
     statement = _upsert_statement(session, model, [row], conflict, update_fields)
-    existing = select(model).where(*(getattr(model, name) == row.get(name) for name in conflict))
+    one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
     try:
-        with operation_scope(session):
+        with operation_scope(session, single_statement=one_statement):
             stored: T | None = session.scalars(statement).first()
-            if stored is None:  # ON CONFLICT DO NOTHING returned nothing: the row exists, read it
-                stored = session.scalars(existing, execution_options={"populate_existing": True}).first()
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
+    if stored is None:  # ON CONFLICT DO NOTHING returned nothing: the row exists, read it as it is
+        existing = select(model).where(*(getattr(model, name) == row.get(name) for name in conflict))
+        with operation_scope(session, single_statement=one_statement):
+            stored = session.scalars(existing, execution_options={"populate_existing": True}).first()
     return entity if stored is None else stored
 
 

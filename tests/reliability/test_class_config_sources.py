@@ -260,16 +260,16 @@ def test_a_section_built_alone_reads_its_own_variables(monkeypatch: pytest.Monke
 
 
 def test_environment_that_configures_nothing_leaves_the_old_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without variables, an unconfigured kind still means the one manager alive (or a clear error)."""
-    monkeypatch.setenv("POSTGRES_SQLALCHEMY__HOST", "env-host")  # configures postgres only
-    adapter = SQLiteSQLAlchemyAdapter(orm_config=SQLiteSQLAlchemyConfig(DATABASE=":memory:"))
-    try:
-        from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager
+    """A global built from the environment serves only the kinds the environment configures: for the
+    others the old rules (the one manager alive, or a clear error) still apply."""
+    from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager
 
-        assert default_session_manager("sqlite", is_async=False) is adapter.session_manager
+    monkeypatch.setenv("POSTGRES_SQLALCHEMY__HOST", "env-host")  # configures postgres only
+    try:
         assert default_session_manager("postgres", is_async=False).config.HOST == "env-host"
+        assert BaseConfig.global_config_for("POSTGRES_SQLALCHEMY") is BaseConfig.global_config()
+        assert BaseConfig.global_config_for("SQLITE_SQLALCHEMY") is None  # no :memory: default imposed
     finally:
-        adapter.session_manager.dispose()
         reset_default_session_managers()
     count("8")
 

@@ -35,6 +35,9 @@ ROUTES: dict[str, Callable[[Backend], Any]] = {
     "adapter.bulk_create": lambda db: db.adapter.bulk_create(
         [User(username="fine", email="f@x.org"), User(username="u2", email=BAD)]
     ),
+    "adapter.bulk_create, a COPY-sized batch": lambda db: db.adapter.bulk_create(
+        [User(username=f"b{i}", email=BAD if i == 149 else f"b{i}@x.org") for i in range(150)]
+    ),
     "Store.create": lambda db: store(db).create(User(username=BAD, email="s@x.org")),
     "Store.upsert": lambda db: store(db).upsert(User(username="u3", email=BAD)),
     "Store.update": lambda db: store(db).update(db.seed.uuid, full_name=BAD),

@@ -240,14 +240,15 @@ _NUL = "\x00"
 _STORES_OR_SENDS_NUL = frozenset({"asyncpg", "pysqlite", "aiosqlite"})
 
 
-def _nul_error() -> InvalidArgumentError:
+def nul_error() -> InvalidArgumentError:
     return InvalidArgumentError(
         "A value could not be sent to the database: a string contains a NUL character (\\x00).",
         details={"reason": "nul_character"},
     )
 
 
-def _has_nul(parameters: object, *, many: bool) -> bool:
+def has_nul(parameters: object, *, many: bool) -> bool:
+    """Whether a statement's parameters (rows of them when ``many``) hold a string with a NUL."""
     rows: Sequence[object] = parameters if many and isinstance(parameters, Sequence) else (parameters,)
     for row in rows:
         values = row.values() if isinstance(row, Mapping) else row if isinstance(row, Sequence) else ()
@@ -258,8 +259,8 @@ def _has_nul(parameters: object, *, many: bool) -> bool:
 
 
 def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
-    if parameters and _has_nul(parameters, many=executemany):
-        raise _nul_error()
+    if parameters and has_nul(parameters, many=executemany):
+        raise nul_error()
 
 
 def _on_engine_error(context: ExceptionContext) -> None:
@@ -277,7 +278,7 @@ def _on_engine_error(context: ExceptionContext) -> None:
         # beyond 64 bits, psycopg or sqlite3 and a lone surrogate in a string).
         raise InvalidArgumentError(f"A value could not be sent to the database: {type(original).__name__}.")
     if _refused_nul(context):  # psycopg refused the string: say why, in the words the other drivers use
-        raise _nul_error()
+        raise nul_error()
     typed = translate_exception(original, is_disconnect=context.is_disconnect)
     if typed is not original:
         raise typed
@@ -288,7 +289,7 @@ def _refused_nul(context: ExceptionContext) -> bool:
     if not isinstance(context.sqlalchemy_exception, sa_exc.DataError) or _sqlstate(context.original_exception)[0]:
         return False
     execution = context.execution_context
-    return _has_nul(context.parameters, many=bool(execution is not None and execution.executemany))
+    return has_nul(context.parameters, many=bool(execution is not None and execution.executemany))
 
 
 def _bad_connect_arguments(exc: BaseException) -> ConfigurationError:
