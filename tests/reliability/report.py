@@ -116,8 +116,8 @@ SCENARIOS: list[tuple[str, str, str]] = [
         "microcosm-postgres, microcosm-sqlite and polydatum, found defects; each was one instance of a class, "
         "and the class is what is tested (`tests/reliability/test_class_*.py`): every route, every backend of "
         "the matrix it applies to, every DTO and configuration model (discovered, not listed), every "
-        "secret-bearing option. Each case failed on the code before the fix. A row per class: the test cases "
-        "that passed, what they vary, and the backends they run on.",
+        "secret-bearing option. Run against the code before the fixes, every class fails. A row per class: the "
+        "test cases that passed, what they run on, and what they vary.",
     ),
     (
         "soak",
@@ -229,9 +229,9 @@ def render(document: dict[str, Any]) -> str:
         "",
         "archipy_lite is meant to be trusted with data, so a suite of tests injects real faults into real "
         "databases and checks that nothing is lost and nothing untyped escapes. It lives in "
-        "`tests/reliability/`, runs with the rest of the tests (`uv run pytest`), and takes about a minute on "
-        "a two-core machine. The figures below come from a real run of it; every claim in the text is an "
-        "assertion in the suite.",
+        "`tests/reliability/`, runs with the rest of the tests (`uv run pytest`), and takes a few minutes on "
+        "a two-core machine (the table below). The figures below come from a real run of it; every claim in "
+        "the text is an assertion in the suite.",
         "",
         "```bash",
         "ARCHIPY_LITE_TEST_POSTGRES_DSN=postgresql://postgres@127.0.0.1:5432/postgres \\",
