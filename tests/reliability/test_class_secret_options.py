@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter, PostgresSQLAlchemyAdapter
 from archipy_lite.configs import BaseConfig, PostgresSQLAlchemyConfig
+from archipy_lite.configs.replica_settings import read_replica_configs
 from archipy_lite.models.errors import BaseError
 
 from . import figures
@@ -65,13 +66,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "CONNECT_ARGS api_token": {"CONNECT_ARGS": {"api_token": SECRET}},
     "CONNECT_ARGS client-secret": {"CONNECT_ARGS": {"client-secret": SECRET}},
     "CONNECT_ARGS nested server_settings token": {"CONNECT_ARGS": {"server_settings": {"x.auth_token": SECRET}}},
+    "READ_REPLICA_DSNS password": {"READ_REPLICA_DSNS": [f"postgresql://app:{Q}@replica/db?sslpassword={Q}"]},
 }
 SOURCES = ("arguments", "environment", ".env")
 
 
 def as_environment(values: dict[str, Any]) -> dict[str, str]:
     return {
-        f"POSTGRES_SQLALCHEMY__{key}": json.dumps(value) if isinstance(value, dict) else value
+        f"POSTGRES_SQLALCHEMY__{key}": json.dumps(value) if isinstance(value, dict | list) else value
         for key, value in values.items()
     }
 
@@ -117,6 +119,7 @@ def renderings(settings: BaseConfig, section: PostgresSQLAlchemyConfig) -> dict[
         "repr(async adapter)": lambda: repr(asynchronous),
         "repr(engine), str(engine.url)": lambda: f"{sync.session_manager.engine!r} {sync.session_manager.engine.url}",
         "repr(async engine)": lambda: repr(asynchronous.session_manager.engine),
+        "repr(read replica configs)": lambda: repr(read_replica_configs(section)),
     }
 
 
@@ -133,7 +136,10 @@ def revealed(section: PostgresSQLAlchemyConfig) -> list[object]:
     def leaves(value: object) -> list[object]:
         return [leaf for item in value.values() for leaf in leaves(item)] if isinstance(value, dict) else [value]
 
-    return [section.url().password, *leaves(section.driver_query_args()), *leaves(section.driver_connect_args())]
+    found: list[object] = []
+    for config in (section, *read_replica_configs(section)):
+        found += [config.url().password, *leaves(config.driver_query_args()), *leaves(config.driver_connect_args())]
+    return found
 
 
 @pytest.mark.parametrize("source", SOURCES)
