@@ -152,7 +152,6 @@ def one(session: Session, model: type[T], conditions: Sequence[ColumnElement[boo
     return found[0]
 
 
-
 def iterate(sessions: Callable[[], Session], keyset: Keyset, batch: int) -> Generator[Any, None, None]:
     """Stream the rows of ``keyset`` ``batch`` at a time, each batch read by key in a short operation of its own.
 
