@@ -65,6 +65,14 @@ def key_of(model: type[Any], key: Any) -> Key:
     return Key(model, names, tuple(checked))
 
 
+def give_key(model: type[Any], key: Any, entity: Any) -> tuple[str, ...]:
+    """Set ``key`` as ``entity``'s primary key (for ``replace``); return the key's attribute names."""
+    checked = key_of(model, key)
+    for name, value in zip(checked.names, checked.values, strict=True):
+        setattr(entity, name, value)
+    return checked.names
+
+
 def _split(model: type[Any], names: tuple[str, ...], key: Any) -> tuple[Any, ...]:
     if isinstance(key, Mapping):
         if set(key) != set(names):

@@ -25,7 +25,7 @@ from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
 from archipy_lite.stores import store_operations as ops
 from archipy_lite.stores.filters import FilterSpec, search_conditions
-from archipy_lite.stores.keys import key_names, key_of
+from archipy_lite.stores.keys import give_key, key_names, key_of
 from archipy_lite.stores.store_operations import UpdateResult
 
 E = TypeVar("E")
@@ -91,13 +91,6 @@ class _StoreBase(Generic[E]):
     def _not_found(self, key: Any) -> NotFoundError:
         return key_of(self.model, key).not_found()
 
-    def _keyed(self, key: Any, entity: E) -> tuple[E, Sequence[str]]:
-        """``entity`` given ``key`` as its primary key, and the key's columns (for ``replace``)."""
-        checked = key_of(self.model, key)
-        for name, value in zip(checked.names, checked.values, strict=True):
-            setattr(entity, name, value)
-        return entity, checked.names
-
 
 class Store(_StoreBase[E]):
     """Synchronous store over a ``SQLAlchemyPort``."""
@@ -116,10 +109,8 @@ class Store(_StoreBase[E]):
         return created
 
     def get(self, key: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
-        """The row with primary key ``key``, or None (soft-deleted rows count as missing unless ``include_deleted``).
-
-        ``key`` is the key's value, or for a composite key a tuple in key order or a mapping of
-        names to values (see ``stores.keys``); a value of the wrong type is InvalidArgumentError.
+        """The row with primary key ``key`` (see ``stores.keys``), or None (soft-deleted rows count as
+        missing unless ``include_deleted``).
 
         ``for_update=True`` reads with ``SELECT ... FOR UPDATE``: the row stays locked until the
         enclosing atomic block ends, so a read-modify-write cannot lose a concurrent update. It is
@@ -230,8 +221,7 @@ class Store(_StoreBase[E]):
 
         A soft-deleted row is restored.
         """
-        keyed, names = self._keyed(key, entity)
-        return self.upsert(keyed, conflict=names)
+        return self.upsert(entity, conflict=give_key(self.model, key, entity))
 
     def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
@@ -379,8 +369,7 @@ class AsyncStore(_StoreBase[E]):
         return await self._run(ops.update_with_diff, self.model, key, changes)
 
     async def replace(self, key: Any, entity: E) -> E:
-        keyed, names = self._keyed(key, entity)
-        return await self.upsert(keyed, conflict=names)
+        return await self.upsert(entity, conflict=give_key(self.model, key, entity))
 
     async def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
