@@ -448,15 +448,17 @@ def test_precedence_for_subclass_top_level_field(monkeypatch: pytest.MonkeyPatch
     assert AppConfig(APP_NAME="explicit-app").APP_NAME == "explicit-app"
 
 
-def test_explicit_section_object_replaces_env_for_that_section(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_section_object_is_used_as_built(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTGRES_SQLALCHEMY__PORT", "6002")
     monkeypatch.setenv("SQLITE_SQLALCHEMY__DATABASE", "env.sqlite3")
-    section = PostgresSQLAlchemyConfig(HOST="explicit-host")
+    section = PostgresSQLAlchemyConfig(HOST="explicit-host")  # a section built alone reads its variables
+    assert (section.HOST, section.PORT) == ("explicit-host", 6002)
+    exact = PostgresSQLAlchemyConfig.from_values(HOST="explicit-host")  # ... unless told not to
+    assert (exact.HOST, exact.PORT) == ("explicit-host", 5432)
 
-    config = BaseConfig(POSTGRES_SQLALCHEMY=section)
+    config = BaseConfig(POSTGRES_SQLALCHEMY=exact)
 
-    assert config.POSTGRES_SQLALCHEMY.HOST == "explicit-host"
-    assert config.POSTGRES_SQLALCHEMY.PORT == 5432
+    assert exact == config.POSTGRES_SQLALCHEMY  # the object wins whole: no environment value added
     assert config.SQLITE_SQLALCHEMY.DATABASE == "env.sqlite3"  # other sections still read env
 
 

@@ -24,13 +24,16 @@ from archipy_lite.models.errors import (
     DatabaseSerializationError,
     DatabaseTimeoutError,
     DatabaseTransactionError,
+    InternalError,
     InvalidArgumentError,
     LazyLoadError,
     MigrationError,
+    MultipleResultsError,
     NotFoundError,
     PendingChangesError,
     SessionUsageError,
     UniqueViolationError,
+    UnknownError,
 )
 
 # class: (code, http_status, grpc_status, retryable)
@@ -39,6 +42,9 @@ EXPECTED: dict[type[BaseError], tuple[str, int, str, bool]] = {
     ConfigurationError: ("CONFIGURATION_ERROR", 500, "FAILED_PRECONDITION", False),
     InvalidArgumentError: ("INVALID_ARGUMENT", 400, "INVALID_ARGUMENT", False),
     NotFoundError: ("NOT_FOUND", 404, "NOT_FOUND", False),
+    MultipleResultsError: ("MULTIPLE_RESULTS", 409, "FAILED_PRECONDITION", False),
+    InternalError: ("INTERNAL_ERROR", 500, "INTERNAL", False),
+    UnknownError: ("UNKNOWN_ERROR", 500, "UNKNOWN", False),
     AlreadyExistsError: ("ALREADY_EXISTS", 409, "ALREADY_EXISTS", False),
     DatabaseError: ("DATABASE_ERROR", 500, "INTERNAL", False),
     DatabaseConnectionError: ("DATABASE_CONNECTION_ERROR", 503, "UNAVAILABLE", True),
@@ -63,6 +69,9 @@ PARENTS: dict[type[BaseError], set[type[BaseError]]] = {
     ConfigurationError: set(),
     InvalidArgumentError: set(),
     NotFoundError: set(),
+    MultipleResultsError: set(),
+    InternalError: set(),
+    UnknownError: set(),
     AlreadyExistsError: set(),
     DatabaseError: set(),
     DatabaseConnectionError: {DatabaseError},
@@ -108,6 +117,8 @@ def test_class_attributes(cls: type[BaseError]) -> None:
     assert cls.retryable is retryable
     error = cls()
     assert (error.code, error.http_status, error.grpc_status, error.retryable) == EXPECTED[cls]
+    assert error.grpc_status_code == errors.base_error.GRPC_STATUS_CODES[grpc_status]  # ArchiPy's number
+    assert error.additional_data == dict(error.details)  # ArchiPy's name
 
 
 @pytest.mark.parametrize("cls", ALL_ERRORS, ids=lambda cls: cls.__name__)
@@ -280,8 +291,12 @@ def test_codes_unique_per_class_except_unique_violation() -> None:
     for cls in ALL_ERRORS:
         by_code.setdefault(cls.code, []).append(cls)
     shared = {code: classes for code, classes in by_code.items() if len(classes) > 1}
-    # The one deliberate sharing: a unique violation is reported to clients as ALREADY_EXISTS.
-    assert shared == {"ALREADY_EXISTS": [AlreadyExistsError, UniqueViolationError]}
+    # Deliberate sharing: a unique violation is reported to clients as ALREADY_EXISTS, and ArchiPy's
+    # UnknownError has the code of the root (as in ArchiPy).
+    assert shared == {
+        "ALREADY_EXISTS": [AlreadyExistsError, UniqueViolationError],
+        "UNKNOWN_ERROR": [BaseError, UnknownError],
+    }
 
 
 def test_codes_are_upper_snake_case() -> None:

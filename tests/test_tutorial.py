@@ -34,12 +34,38 @@ TUTORIAL_DIR = Path(__file__).with_name("tutorial")
 DONE = "tutorial walk-through passed"
 
 
+def tutorial_environment(dsn: str) -> dict[str, str]:
+    """The tutorial's "Configuration" variables, pointing at the test database."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(dsn)
+    env = {
+        "POSTGRES_SQLALCHEMY__HOST": str(url.host),
+        "POSTGRES_SQLALCHEMY__PORT": str(url.port or 5432),
+        "POSTGRES_SQLALCHEMY__DATABASE": str(url.database),
+        "POSTGRES_SQLALCHEMY__USERNAME": str(url.username),
+        "POSTGRES_SQLALCHEMY__POSTGRES_DSN": with_driver(dsn, "psycopg"),
+        "POSTGRES_SQLALCHEMY__POOL_SIZE": "20",
+        "POSTGRES_SQLALCHEMY__POOL_MAX_OVERFLOW": "5",
+        "POSTGRES_SQLALCHEMY__POOL_TIMEOUT": "30",
+        "POSTGRES_SQLALCHEMY__POOL_RECYCLE_SECONDS": "600",
+        "POSTGRES_SQLALCHEMY__ECHO": "false",
+    }
+    if url.password:
+        env["POSTGRES_SQLALCHEMY__PASSWORD"] = url.password
+    return env
+
+
 @pytest.mark.postgres
-def test_tutorial_runs_unchanged_against_postgres(postgres_server_dsn: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("configuration", ["set_global", "environment"])
+def test_tutorial_runs_unchanged_against_postgres(postgres_server_dsn: str, tmp_path: Path, configuration: str) -> None:
+    """``environment``: the tutorial's environment variables are the only configuration (no set_global)."""
     with temporary_database(postgres_server_dsn, prefix="archipy_lite_tutorial") as dsn:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_SQLALCHEMY", "SQLITE_SQLALCHEMY"))}
+        if configuration == "environment":
+            env.update(tutorial_environment(dsn))
         completed = subprocess.run(
-            [sys.executable, __file__, dsn],
+            [sys.executable, __file__, dsn, configuration],
             cwd=tmp_path,  # no stray .env file is picked up by BaseConfig
             env=env,
             capture_output=True,
@@ -122,7 +148,7 @@ class Warnings(logging.Handler):
         return messages
 
 
-def walk_through(dsn: str) -> None:
+def walk_through(dsn: str, configuration: str) -> None:
     from sqlalchemy import select
 
     from archipy_lite.adapters.base.sqlalchemy.adapters import (
@@ -143,10 +169,10 @@ def walk_through(dsn: str) -> None:
     db = Database(dsn)
     warnings = Warnings()
     logging.getLogger().addHandler(warnings)
-    BaseConfig.set_global(
-        BaseConfig(POSTGRES_SQLALCHEMY=PostgresSQLAlchemyConfig(POSTGRES_DSN=with_driver(dsn, "psycopg")))
-    )
-    global_section = BaseConfig.global_config().POSTGRES_SQLALCHEMY
+    if configuration == "set_global":
+        BaseConfig.set_global(
+            BaseConfig(POSTGRES_SQLALCHEMY=PostgresSQLAlchemyConfig(POSTGRES_DSN=with_driver(dsn, "psycopg")))
+        )
     reader = Reader()
 
     # Direct Configuration: every field given is kept; the password is secret.
@@ -188,7 +214,11 @@ def walk_through(dsn: str) -> None:
     for mixin in (SQLAlchemyFilterMixin, SQLAlchemyPaginationMixin, SQLAlchemySortMixin):
         assert isinstance(user_adapter, mixin)
     assert isinstance(user_adapter, SQLAlchemyPort)
+    global_section = BaseConfig.global_config().POSTGRES_SQLALCHEMY  # built from the environment if not set
     assert user_adapter.session_manager.config is global_section
+    assert with_driver(dsn, None).rsplit("/", 1)[1] == global_section.DATABASE
+    if configuration == "environment":
+        assert (global_section.POOL_SIZE, global_section.POOL_MAX_OVERFLOW) == (20, 5)
     assert not user_adapter.session_manager.has_engine
 
     # Custom config: "pg.internal" does not exist; constructing the adapter must not connect to it.
@@ -386,5 +416,5 @@ def walk_through(dsn: str) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
-    walk_through(sys.argv[1])
+    walk_through(sys.argv[1], sys.argv[2])
     print(f"{DONE} in {time.perf_counter() - started:.2f}s", flush=True)

@@ -117,7 +117,7 @@ def _dump(arguments: argparse.Namespace, printer: Printer) -> int:
     base = load_base(arguments.base)
     if not arguments.input.is_file():
         raise InvalidArgumentError(f"{arguments.input} does not exist")
-    config = SQLiteSQLAlchemyConfig(DATABASE=str(arguments.input), READ_ONLY=True)
+    config = SQLiteSQLAlchemyConfig.from_values(DATABASE=str(arguments.input), READ_ONLY=True)
     adapter = SQLiteSQLAlchemyAdapter(orm_config=config)
     try:
         counts = dump_dataset(base, arguments.directory, port=adapter)

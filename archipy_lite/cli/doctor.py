@@ -18,6 +18,7 @@ from archipy_lite.cli.output import Printer
 from archipy_lite.cli.replica_report import masked_replica_dsns, report_replicas
 from archipy_lite.cli.targets import Target
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
+from archipy_lite.configs.secrets import masked
 from archipy_lite.models.errors import BaseError
 
 _SHOWN = (
@@ -61,6 +62,8 @@ def masked_settings(config: PostgresSQLAlchemyConfig | SQLiteSQLAlchemyConfig) -
         if name == "READ_REPLICA_DSNS" and isinstance(config, PostgresSQLAlchemyConfig):
             value = ", ".join(masked_replica_dsns(config)) or "[]"
         shown.append((name, value))
+    if config.CONNECT_ARGS:
+        shown.append(("CONNECT_ARGS", masked(config.CONNECT_ARGS)))
     if isinstance(config, PostgresSQLAlchemyConfig):
         shown.insert(0, ("DSN", config.masked_dsn()))
     return shown

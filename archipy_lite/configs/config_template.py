@@ -2,104 +2,41 @@
 
 ``PostgresSQLAlchemyConfig`` accepts either a DSN or separate fields and fills
 in the other; ``SQLiteSQLAlchemyConfig`` takes a file path or ``:memory:``.
-Invalid values raise ``ConfigurationError`` naming the field.
+Invalid values raise ``ConfigurationError`` naming the field. ``ConfigModel`` and
+``SQLAlchemyConfig`` live in ``config_base`` and are importable from here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import quote, unquote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from archipy_lite.configs import hosts
-from archipy_lite.configs.validation import ConfigurationMeta
+from archipy_lite.configs.config_base import ConfigModel, IsolationLevel, SQLAlchemyConfig
+from archipy_lite.configs.secrets import MASK, conceal, reveal
 
-IsolationLevel = Literal["AUTOCOMMIT", "READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 SQLiteJournalMode = Literal["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"]
 SQLiteBeginMode = Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"]
 TargetSessionAttrs = Literal["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]
 PoolerMode = Literal["session", "transaction"]
 
-
-class ConfigModel(BaseModel, metaclass=ConfigurationMeta):
-    """Base for configuration sections: raises ConfigurationError instead of ValidationError."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
-
-
-class SQLAlchemyConfig(ConfigModel):
-    """Engine, pool and connection settings shared by every SQLAlchemy adapter."""
-
-    DRIVER_NAME: str = "postgresql+psycopg"
-    ASYNC_DRIVER_NAME: str = "postgresql+asyncpg"
-
-    HOST: str | None = None
-    PORT: int | None = Field(default=None, ge=1, le=65535)
-    DATABASE: str | None = None
-    USERNAME: str | None = None
-    PASSWORD: SecretStr | None = None
-
-    POOL_SIZE: int = Field(default=20, ge=1, description="Connections kept open in the pool.")
-    POOL_MAX_OVERFLOW: int = Field(default=0, ge=0, description="Extra connections allowed beyond POOL_SIZE.")
-    POOL_TIMEOUT: float = Field(
-        default=30, gt=0, allow_inf_nan=False, description="Seconds to wait for a free pooled connection."
-    )
-    POOL_RECYCLE_SECONDS: int = Field(default=600, ge=-1, description="Reconnect after this age; -1 never.")
-    POOL_USE_LIFO: bool = True
-    POOL_PRE_PING: bool = Field(default=False, description="Ping every connection at checkout (one round trip each).")
-    POOL_PRE_PING_IDLE_SECONDS: float | None = Field(
-        default=0.5,
-        ge=0,
-        description="Without POOL_PRE_PING, ping at checkout only connections idle longer than this; None never.",
-    )
-    POOL_RESET_ON_RETURN: Literal["rollback", "commit"] | None = "rollback"
-
-    ISOLATION_LEVEL: IsolationLevel | None = None
-    ECHO: bool = False
-    ECHO_POOL: bool = False
-    HIDE_PARAMETERS: bool = True
-    QUERY_CACHE_SIZE: int = Field(default=500, ge=0)
-
-    CONNECT_ARGS: dict[str, Any] = Field(default_factory=dict, description="Passed to the driver's connect().")
-    CONNECT_TIMEOUT: float | None = Field(
-        default=10, gt=0, allow_inf_nan=False, description="Seconds to wait when connecting."
-    )
-    # PostgreSQL keeps statement_timeout in a 32-bit integer; a larger value would fail every connect.
-    STATEMENT_TIMEOUT: int | None = Field(
-        default=None, ge=0, le=2**31 - 1, description="Milliseconds; 0 or None disables."
-    )
-    APPLICATION_NAME: str | None = "archipy_lite"
-
-    CURSOR_SECRET_KEY: SecretStr | None = Field(
-        default=None,
-        description="Signs pagination cursors (at least 32 characters); the same on every process of an API. "
-        "Unset: a random key per process.",
-    )
-    CURSOR_MAX_AGE_SECONDS: int | None = Field(
-        default=None, ge=1, description="Pagination cursors older than this are refused; None: no limit."
-    )
-
-    @field_validator("CURSOR_SECRET_KEY")
-    @classmethod
-    def _check_cursor_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("must be at least 32 characters (secrets.token_urlsafe() makes one)")
-        return value
-
-    @field_validator("ISOLATION_LEVEL", mode="before")
-    @classmethod
-    def _normalise_isolation_level(cls, value: object) -> object:
-        if isinstance(value, str):
-            return " ".join(value.replace("_", " ").upper().split())
-        return value
+__all__ = ["ConfigModel", "IsolationLevel", "PostgresSQLAlchemyConfig", "SQLAlchemyConfig", "SQLiteSQLAlchemyConfig"]
 
 
 class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
-    """PostgreSQL settings: give ``POSTGRES_DSN`` or the separate fields; the other is derived."""
+    """PostgreSQL settings: give ``POSTGRES_DSN`` or the separate fields; the other is derived.
+
+    Within one source the DSN wins for the parts it contains; across sources, the higher one wins
+    field by field (explicit arguments, then ``POSTGRES_SQLALCHEMY__*`` variables, then ``.env``).
+    """
+
+    env_section: ClassVar[str | None] = "POSTGRES_SQLALCHEMY"
 
     DRIVER_NAME: str = "postgresql+psycopg"
     ASYNC_DRIVER_NAME: str = "postgresql+asyncpg"
@@ -109,7 +46,9 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
     USERNAME: str | None = "postgres"
     ISOLATION_LEVEL: IsolationLevel | None = "REPEATABLE READ"
     POSTGRES_DSN: SecretStr | None = Field(default=None, description="postgresql[+driver]://user:password@host:port/db")
-    DSN_QUERY: dict[str, str] = Field(default_factory=dict, description="Extra URL query parameters kept from a DSN.")
+    DSN_QUERY: dict[str, str | SecretStr] = Field(
+        default_factory=dict, description="Extra URL query parameters kept from a DSN; secret-looking ones masked."
+    )
 
     SSL_MODE: SSLMode | None = None
     SSL_ROOT_CERT: str | None = None
@@ -200,23 +139,39 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             cls._dsn_components(raw)
         return value
 
+    @field_validator("DSN_QUERY")
+    @classmethod
+    def _conceal_dsn_query(cls, value: dict[str, str | SecretStr]) -> dict[str, str | SecretStr]:
+        return conceal(value)
+
+    def driver_query_args(self) -> dict[str, str]:
+        """Secret DSN query parameters (``sslpassword``...): passed to the driver, never put in a URL."""
+        return {key: reveal(value) for key, value in self.DSN_QUERY.items() if isinstance(value, SecretStr)}
+
+    @classmethod
+    def expand_source_values(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Split the source's DSN (and a ``host=a,b`` HOST) into fields; they win over the same source's
+        separate fields. A source that names one server also clears the host list of lower sources."""
+        values = dict(values)
+        host = values.get("HOST")
+        if isinstance(host, str) and "," in host and not values.get("HOSTS"):  # libpq's host=a,b
+            values = {**values, "HOSTS": host.split(","), "HOST": None}
+        raw = values.get("POSTGRES_DSN")
+        raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if isinstance(raw, str) and raw:
+            try:
+                components = cls._dsn_components(raw)
+            except ValueError:
+                return values  # reported against POSTGRES_DSN by _check_dsn
+            values = {**{key: value for key, value in values.items() if key != "POSTGRES_DSN"}, **components}
+        if values.get("HOST") and not values.get("HOSTS"):
+            values["HOSTS"] = []  # one server named here: a lower source's failover list does not apply
+        return values
+
     @model_validator(mode="before")
     @classmethod
     def _fill_fields_from_dsn(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        host = data.get("HOST")
-        if isinstance(host, str) and "," in host and not data.get("HOSTS"):  # libpq's host=a,b
-            data = {**data, "HOSTS": host.split(","), "HOST": None}
-        raw = data.get("POSTGRES_DSN")
-        raw = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-        if not isinstance(raw, str) or not raw:
-            return data
-        try:
-            components = cls._dsn_components(raw)
-        except ValueError:
-            return data  # reported against POSTGRES_DSN by _check_dsn
-        return {**data, **components}
+        return cls.expand_source_values(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _render_dsn_from_fields(self) -> Self:
@@ -277,8 +232,10 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         """Return the SQLAlchemy URL for the sync or async driver (password included, masked in repr).
 
         Several HOSTS travel as ``?host=a,b&port=p,q``, the form both psycopg and asyncpg read.
+        Secret query parameters are left out (SQLAlchemy shows a URL's query in clear); the
+        adapters pass them to the driver from ``driver_query_args()``.
         """
-        query = self._query()
+        query = self._query(secrets="leave out")
         if self.HOSTS:
             query.update(hosts.query_parameters(self.HOSTS))
         return URL.create(
@@ -291,8 +248,13 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             query=query,
         )
 
-    def _query(self) -> dict[str, str]:
-        query = dict(self.DSN_QUERY)
+    def _query(self, *, secrets: Literal["leave out", "mask", "reveal"]) -> dict[str, str]:
+        query: dict[str, str] = {}
+        for key, value in self.DSN_QUERY.items():
+            if not isinstance(value, SecretStr):
+                query[key] = value
+            elif secrets != "leave out":
+                query[key] = MASK if secrets == "mask" else value.get_secret_value()
         if self.TARGET_SESSION_ATTRS is not None:
             query["target_session_attrs"] = self.TARGET_SESSION_ATTRS
         return query
@@ -317,13 +279,15 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             authority = host + (f":{url.port}" if url.port else "")
         database = f"/{quote(url.database, safe='')}" if url.database else ""
         # quote_via=quote: libpq decodes %20 but not "+" in query values.
-        options = self._query()
-        query = f"?{urlencode(sorted(options.items()), quote_via=quote)}" if options else ""
+        options = self._query(secrets="mask" if hide_password else "reveal")
+        query = f"?{urlencode(sorted(options.items()), quote_via=quote, safe='*')}" if options else ""
         return f"{url.drivername}://{userinfo}{authority}{database}{query}"
 
 
 class SQLiteSQLAlchemyConfig(SQLAlchemyConfig):
     """SQLite settings: ``DATABASE`` is a file path or ``:memory:``."""
+
+    env_section: ClassVar[str | None] = "SQLITE_SQLALCHEMY"
 
     DRIVER_NAME: str = "sqlite"
     ASYNC_DRIVER_NAME: str = "sqlite+aiosqlite"

@@ -39,4 +39,4 @@ def _replica(primary: PostgresSQLAlchemyConfig, dsn: str, inherited: dict[str, A
         fields["USERNAME"] = primary.USERNAME
     if "PASSWORD" not in given and fields["USERNAME"] == primary.USERNAME and primary.PASSWORD is not None:
         fields["PASSWORD"] = primary.PASSWORD.get_secret_value()
-    return type(primary)(**fields)
+    return type(primary).from_values(**fields)  # the primary's settings already include the environment

@@ -38,9 +38,10 @@ class Context:
 
     On exit, middleware is torn down first (in reverse order; it may translate or
     suppress the exception leaving the body), then resources (in reverse order of
-    setup). Resource teardown failures never replace the exception that is leaving:
-    they are logged and added to it as notes, or raised as ``ResourceTeardownError``
-    when nothing else is leaving.
+    setup), each with the body's exception (or, if the body succeeded, the one middleware
+    raised) thrown in at its ``yield``. Resource teardown failures never replace the
+    exception that is leaving: they are logged and added to it as notes, or raised as
+    ``ResourceTeardownError`` when nothing else is leaving.
     """
 
     def __init__(
@@ -117,7 +118,7 @@ class Context:
                 leaving: BaseException | None = raised
             else:
                 leaving = None if suppressed else exc
-            failures = self._resources.close()
+            failures = self._resources.close(exc if exc is not None else leaving)
         finally:
             try:
                 self._unit.__exit__(type(leaving) if leaving else None, leaving, None)
@@ -154,7 +155,7 @@ class Context:
                 leaving: BaseException | None = raised
             else:
                 leaving = None if suppressed else exc
-            failures = await self._resources.aclose()
+            failures = await self._resources.aclose(exc if exc is not None else leaving)
         finally:
             try:
                 await self._unit.__aexit__(type(leaving) if leaving else None, leaving, None)

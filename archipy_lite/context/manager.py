@@ -6,12 +6,12 @@ import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from archipy_lite.context.context import Context, Middleware
 from archipy_lite.context.errors import ContextError, UnknownResourceError
 from archipy_lite.context.resources import ResourceFactory
-from archipy_lite.context.services import DataAccessLayer, Service, register
+from archipy_lite.context.services import DataAccessLayer, Service, register, replace
 from archipy_lite.models.errors import InvalidArgumentError
 
 
@@ -32,14 +32,43 @@ class DataManager:
         self._current: ContextVar[Context | None] = ContextVar(f"archipy_context_{id(self):x}", default=None)
         self._lock = threading.Lock()
 
-    def register_services(self, **services: Service) -> None:
-        """Register top-level services, reachable as ``dal.<name>``.
+    def register_services(self, **services: Service) -> Self:
+        """Register top-level services, reachable as ``dal.<name>``; returns the manager, so calls chain.
 
         Raises:
             InvalidArgumentError: a name is private or taken, or a value is not a Service.
         """
         with self._lock:
             register(self._services, services, self, reserved=[])
+        return self
+
+    def replace_service(self, path: str, service: Service) -> Service:
+        """Swap the service at ``path`` (``"users"``, ``"users.profiles"``) for ``service`` (a fake, in tests).
+
+        Takes effect at once, in every context; returns the service it replaced, to put it back.
+
+        Raises:
+            UnknownServiceError: nothing is registered at ``path``.
+        """
+        with self._lock:
+            return replace(self._services, path, service, self)
+
+    def replace_resource(self, name: str, factory: ResourceFactory) -> ResourceFactory:
+        """Swap resource ``name``'s factory (a fake, in tests); returns the one it replaced.
+
+        Contexts created from now on use it; contexts that already exist keep theirs.
+
+        Raises:
+            UnknownResourceError: no resource ``name`` is registered.
+        """
+        if not callable(factory):
+            raise InvalidArgumentError(f"resource {name!r} must be a generator function")
+        with self._lock:
+            if name not in self._resources:
+                known = ", ".join(sorted(self._resources)) or "none"
+                raise UnknownResourceError(f"no resource {name!r} to replace (registered: {known})")
+            previous, self._resources[name] = self._resources[name], factory
+        return previous
 
     def register_resources(self, **factories: ResourceFactory) -> None:
         """Register resources: generator functions (sync or async) that take the context and yield the resource.

@@ -35,7 +35,9 @@ class Meta(Mapping[str, Any]):
     """A read-only mapping with attribute access: ``meta.user`` and ``meta["user"]``.
 
     Nested containers are frozen too (see ``freeze``); assigning or deleting
-    anything raises ``TypeError``. Keys that collide with mapping methods
+    anything raises ``TypeError``. A key that was not set reads as ``None`` as an
+    attribute (``meta.user`` in an anonymous request), as in polydatum; item access
+    (``meta["user"]``) still raises ``KeyError``. Keys that collide with mapping methods
     (``keys``, ``items``, ``values``, ``get``) are reachable by item access only.
     """
 
@@ -56,10 +58,9 @@ class Meta(Mapping[str, Any]):
         return len(self._data)
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self._data[name]
-        except KeyError:
-            raise AttributeError(f"meta has no {name!r}") from None
+        if name.startswith("_"):  # private and special names keep Python's protocols (copy, pickle) intact
+            raise AttributeError(name)
+        return self._data.get(name)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise TypeError("meta is read-only")

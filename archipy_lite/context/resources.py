@@ -29,11 +29,14 @@ class Resources:
     """The resources of one context: set up on first access, torn down in reverse order of setup.
 
     ``resources["db"]`` returns what a sync resource yielded, or for an async resource
-    an awaitable of it (``await resources["db"]``; ``aget`` serves both kinds). Teardown
-    resumes each generator after its ``yield`` whether or not the context failed: a
-    resource never sees the context's error and cannot suppress it (that is middleware's
-    job), so a plain ``yield`` without ``try/finally`` is enough. Values are cached for
-    the whole context and shared by every thread or task that reaches it.
+    an awaitable of it (``await resources["db"]``; ``aget`` serves both kinds). At
+    teardown the error raised inside the context, if any, is thrown into each generator
+    at its ``yield`` (as ``@contextmanager`` and polydatum do), so a resource written
+    ``try: yield conn / except: rollback / else: commit`` takes the right branch; put
+    unconditional clean-up in ``finally``. A resource cannot suppress or replace that
+    error (that is middleware's job): swallowing it changes nothing, and raising another
+    one is reported as a teardown failure. Values are cached for the whole context and
+    shared by every thread or task that reaches it.
     """
 
     def __init__(self, context: Context, factories: Mapping[str, ResourceFactory]) -> None:
@@ -89,25 +92,31 @@ class Resources:
         self._allow_async = allow_async
         self._state = "open"
 
-    def close(self) -> Failures:
-        """Tear down (sync context) in reverse order; return the failures. A BaseException still propagates."""
-        collector = _Collector()
+    def close(self, error: BaseException | None = None) -> Failures:
+        """Tear down (sync context) in reverse order, throwing ``error`` in; return the failures.
+
+        A BaseException other than ``error`` still propagates.
+        """
+        collector = _Collector(error)
         for name, manager in self._take_opened():
             with collector.catching(name):
                 if isinstance(manager, AbstractAsyncContextManager):  # pragma: no cover - refused at setup
                     raise ContextError(f"resource {name!r} is async and cannot be torn down synchronously")
-                manager.__exit__(None, None, None)
+                manager.__exit__(*_exc_info(error))
         return collector.finish()
 
-    async def aclose(self) -> Failures:
-        """Tear down (async context) in reverse order; return the failures. A BaseException still propagates."""
-        collector = _Collector()
+    async def aclose(self, error: BaseException | None = None) -> Failures:
+        """Tear down (async context) in reverse order, throwing ``error`` in; return the failures.
+
+        A BaseException other than ``error`` still propagates.
+        """
+        collector = _Collector(error)
         for name, manager in self._take_opened():
             with collector.catching(name):
                 if isinstance(manager, AbstractAsyncContextManager):
-                    await manager.__aexit__(None, None, None)
+                    await manager.__aexit__(*_exc_info(error))
                 else:
-                    manager.__exit__(None, None, None)
+                    manager.__exit__(*_exc_info(error))
         return collector.finish()
 
     # -- internals --
@@ -175,10 +184,18 @@ class Resources:
         return f"resource {name!r} ({describe(self._factories[name])})"
 
 
-class _Collector:
-    """Collects teardown failures; a BaseException (interrupt, cancellation) is held and re-raised at the end."""
+def _exc_info(error: BaseException | None) -> tuple[Any, Any, Any]:
+    return (None, None, None) if error is None else (type(error), error, error.__traceback__)
 
-    def __init__(self) -> None:
+
+class _Collector:
+    """Collects teardown failures; a BaseException (interrupt, cancellation) is held and re-raised at the end.
+
+    The context's own ``error``, re-raised by a resource it was thrown into, is not a failure.
+    """
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
         self.failures: Failures = []
         self.interrupt: BaseException | None = None
 
@@ -186,10 +203,13 @@ class _Collector:
     def catching(self, name: str) -> Iterator[None]:
         try:
             yield
-        except Exception as exc:
-            self.failures.append((name, exc))
         except BaseException as exc:
-            self.interrupt = self.interrupt or exc
+            if exc is self.error:
+                return
+            if isinstance(exc, Exception):
+                self.failures.append((name, exc))
+            else:
+                self.interrupt = self.interrupt or exc
 
     def finish(self) -> Failures:
         if self.interrupt is not None:

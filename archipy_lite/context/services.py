@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from archipy_lite.context.errors import UnknownServiceError
 from archipy_lite.models.errors import InvalidArgumentError
@@ -34,8 +34,11 @@ class Service:
     A subclass does not have to call ``super().__init__()``.
     """
 
-    def register_services(self, **services: Service) -> None:
+    def register_services(self, **services: Service) -> Self:
         """Register sub-services, reachable as attributes: ``self.profiles``, ``dal.users.profiles``.
+
+        Returns this service, so registrations chain:
+        ``dm.register_services(users=UserService().register_services(profiles=ProfileService()))``.
 
         Raises:
             InvalidArgumentError: a name is private, taken, or clashes with an attribute of this service.
@@ -48,6 +51,7 @@ class Service:
         if manager is not None:
             for service in services.values():
                 service._attach(manager)
+        return self
 
     @property
     def _data_manager(self) -> DataManager:
@@ -155,6 +159,29 @@ def register(
     for service in services.values():
         service._attach(manager)
     registry.update(services)
+
+
+def replace(registry: dict[str, Service], path: str, service: Service, manager: DataManager) -> Service:
+    """Put ``service`` where ``path`` (``"users"`` or ``"users.profiles"``) is; return the one it replaces.
+
+    Raises:
+        UnknownServiceError: nothing is registered at ``path``.
+        InvalidArgumentError: ``service`` is not a Service, or belongs to another DataManager.
+    """
+    if not isinstance(service, Service):
+        raise InvalidArgumentError(f"{path!r} must be replaced by a Service instance, got {type(service).__name__}")
+    *parents, name = path.split(".")
+    siblings: dict[str, Service] = registry
+    for part in parents:
+        parent = siblings.get(part)
+        if parent is None:
+            raise UnknownServiceError(f"no service {part!r} on the way to {path!r} (services: {_known(siblings)})")
+        siblings = _children(parent)
+    if name not in siblings:
+        raise UnknownServiceError(f"no service {path!r} to replace (services there: {_known(siblings)})")
+    service._attach(manager)
+    previous, siblings[name] = siblings[name], service
+    return previous
 
 
 def _children(service: Service) -> dict[str, Service]:

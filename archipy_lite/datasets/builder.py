@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 from archipy_lite.datasets.config import MEMORY
 from archipy_lite.datasets.conversion import ColumnConverter, conversion_error
+from archipy_lite.datasets.csv_sources import CsvSource, check_defaults, default_values, label, opened, table_name
 from archipy_lite.datasets.dataset import DataSet, DataSetBase
 from archipy_lite.datasets.errors import ForeignKeyViolationError
 from archipy_lite.datasets.integrity import foreign_key_violations
@@ -29,6 +30,7 @@ from archipy_lite.models.errors import DatabaseError, InvalidArgumentError
 
 Target = type[Any] | Table | str
 PathLike = str | os.PathLike[str]
+Defaults = Mapping[str, Any]
 
 
 def as_dataset(dataset: DataSet | type[DataSetBase]) -> DataSet:
@@ -128,21 +130,37 @@ class DataSetBuilder:
         executable = text(statement) if isinstance(statement, str) else statement
         return self.connection.execute(executable, dict(params) if params else None)
 
-    def load_csv(self, path: PathLike, table: Target | None = None, *, encoding: str = "utf-8", **fmt: Any) -> int:
-        """Load a CSV file with a header row into ``table`` (default: the file's stem); returns rows loaded.
+    def load_csv(
+        self,
+        path: CsvSource,
+        table: Target | None = None,
+        *,
+        encoding: str = "utf-8",
+        defaults: Defaults | None = None,
+        **fmt: Any,
+    ) -> int:
+        """Load CSV with a header row into ``table`` (default: the file's stem); returns rows loaded.
 
-        ``fmt`` goes to ``csv.reader`` (``delimiter=";"``...). Header names are column names.
+        ``path`` is a path or an open file, text or binary (``io.StringIO``, ``open(..., "rb")``);
+        a file object is read from where it stands and left open. ``defaults`` gives values for
+        columns the file does not have (a callable, such as ``uuid4``, is called for every row);
+        strings are converted as CSV fields are, and the file's own columns win. ``fmt`` goes to
+        ``csv.reader`` (``delimiter=";"``...). Header names are column names.
         """
-        source = os.fspath(path)
-        target = self.table(table if table is not None else Path(source).stem)
-        with open(source, newline="", encoding=encoding) as handle:
+        source = label(path)
+        target = self.table(table if table is not None else table_name(path))
+        extra = check_defaults(target, defaults, source)
+        with opened(path, encoding) as handle:
             reader = csv.reader(handle, **fmt)
             header = next(reader, None)
             if header is None:
                 return self._finish(target, source, 0)
             converters = self._converters(target, header, source)
             lines = ((reader.line_num, fields) for fields in reader if fields)  # skips blank lines
-            return self._insert(target, source, _csv_rows(lines, converters, source))
+            rows = _csv_rows(lines, converters, source)
+            given = {key for key, _ in converters}
+            missing = {key: value for key, value in extra.items() if key not in given}
+            return self._insert(target, source, _with_defaults(rows, target, missing, source) if missing else rows)
 
     def load_rows(self, table: Target, rows: Iterable[Mapping[str, Any]], *, source: str = "<rows>") -> int:
         """Load dicts keyed by column name; strings are converted as in CSV files. Returns rows loaded.
@@ -152,15 +170,32 @@ class DataSetBuilder:
         target = self.table(table)
         return self._insert(target, source, self._mapping_rows(target, rows, source))
 
-    def load_directory(self, directory: PathLike, **options: Any) -> dict[str, int]:
-        """Load every ``<table>.csv`` in ``directory`` (as written by ``dump_dataset``)."""
+    def load_directory(
+        self, directory: PathLike, *, defaults: Mapping[str, Defaults] | None = None, **options: Any
+    ) -> dict[str, int]:
+        """Load every ``<table>.csv`` in ``directory`` (as written by ``dump_dataset``).
+
+        ``defaults`` maps table names to that table's defaults (see ``load_csv``).
+        """
         files = sorted(Path(directory).glob("*.csv"))
         unknown = [file.name for file in files if file.stem not in self.dataset.metadata.tables]
         if unknown:
             raise InvalidArgumentError(
                 f"{', '.join(unknown)} in {os.fspath(directory)} match no table of data set {self.dataset.name!r}"
             )
-        return {file.stem: self.load_csv(file, file.stem, **options) for file in files}
+        return self.load_files({file.stem: file for file in files}, defaults=defaults, **options)
+
+    def load_files(
+        self, files: Mapping[str, CsvSource], *, defaults: Mapping[str, Defaults] | None = None, **options: Any
+    ) -> dict[str, int]:
+        """Load CSV sources (paths or open files) keyed by table name; returns rows per table."""
+        defaults = defaults or {}
+        for name in [*files, *defaults]:
+            self.table(name)
+        loaded = {}
+        for name, source in files.items():
+            loaded[name] = self.load_csv(source, name, defaults=defaults.get(name), **options)
+        return loaded
 
     def commit(self) -> None:
         """Check foreign keys, then commit (and swap the file in when replacing).
@@ -274,6 +309,16 @@ def _csv_rows(
         yield line, _convert(converters, fields, source, line)
 
 
+def _with_defaults(
+    rows: Iterator[tuple[int, dict[str, Any]]], table: Table, defaults: Mapping[str, Any], source: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    converters = [(key, ColumnConverter(table.columns[key])) for key in defaults]
+    for line, row in rows:
+        values = default_values(defaults)
+        row.update(_convert(converters, [values[key] for key, _ in converters], source, line))
+        yield line, row
+
+
 def _convert(
     converters: list[tuple[str, ColumnConverter]], fields: list[Any], source: str, line: int, unit: str = "line"
 ) -> dict[str, Any]:
@@ -287,8 +332,17 @@ def _convert(
 
 
 def build_from_csv(
-    dataset: DataSet | type[DataSetBase], directory: PathLike, path: PathLike | None = None, **options: Any
+    dataset: DataSet | type[DataSetBase],
+    directory: PathLike | Mapping[str, CsvSource],
+    path: PathLike | None = None,
+    *,
+    defaults: Mapping[str, Defaults] | None = None,
+    **options: Any,
 ) -> dict[str, int]:
-    """Build a data set file from a directory of ``<table>.csv`` files in one go; returns rows per table."""
+    """Build a data set file in one go from a directory of ``<table>.csv`` files, or from CSV sources
+    (paths or open files) keyed by table name; ``defaults`` per table as in ``load_csv``. Returns rows per table.
+    """
     with DataSetBuilder(dataset, path, **options) as builder:
-        return builder.load_directory(directory)
+        if isinstance(directory, Mapping):
+            return builder.load_files(directory, defaults=defaults)
+        return builder.load_directory(directory, defaults=defaults)

@@ -126,9 +126,13 @@ class DataSet:
         return self.source.PATH
 
     def config(self, *, read_only: bool | None = None) -> SQLiteSQLAlchemyConfig:
-        """Engine settings for this data set; ``read_only`` None follows the source."""
+        """Engine settings for this data set; ``read_only`` None follows the source.
+
+        Only the data set's own configuration counts: ``SQLITE_SQLALCHEMY__*`` variables configure
+        the application's SQLite database, not data sets.
+        """
         source = self.source
-        return SQLiteSQLAlchemyConfig(
+        return SQLiteSQLAlchemyConfig.from_values(
             DATABASE=source.PATH, READ_ONLY=source.read_only if read_only is None else read_only
         )
 
@@ -163,7 +167,9 @@ class DataSet:
                 raise ConfigurationError(f"Data set {self.name!r} lives in {self.path!r}, not in memory")
             yield self.adapter().session_manager.engine
             return
-        manager = SessionManager(SQLiteSQLAlchemyConfig(DATABASE=target, SYNCHRONOUS="OFF"), dialect_for("sqlite"))
+        manager = SessionManager(
+            SQLiteSQLAlchemyConfig.from_values(DATABASE=target, SYNCHRONOUS="OFF"), dialect_for("sqlite")
+        )
         try:
             yield manager.engine
         finally:

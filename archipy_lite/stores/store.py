@@ -16,7 +16,6 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.util import greenlet_spawn
 
 from archipy_lite.adapters.base.sqlalchemy.keyset import Keyset
-from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid
 from archipy_lite.adapters.base.sqlalchemy.ports import AsyncSQLAlchemyPort, SQLAlchemyPort
 from archipy_lite.adapters.base.sqlalchemy.query_building import Window, mapper_of
 from archipy_lite.adapters.base.sqlalchemy.sorting import sort_dtos, user_keys
@@ -26,6 +25,7 @@ from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
 from archipy_lite.stores import store_operations as ops
 from archipy_lite.stores.filters import FilterSpec, search_conditions
+from archipy_lite.stores.keys import give_key, key_names, key_of
 from archipy_lite.stores.store_operations import UpdateResult
 
 E = TypeVar("E")
@@ -52,8 +52,8 @@ class _StoreBase(Generic[E]):
 
     #: Columns that ``search``/``count`` accept as keyword equality filters (``store.search(name="Acme")``).
     auto_filter_fields: ClassVar[Sequence[str]] = ()
-    #: Columns that identify a row for ``upsert`` when none are given.
-    upsert_conflict_fields: ClassVar[Sequence[str]] = ("uuid",)
+    #: Columns that identify a row for ``upsert`` when none are given; empty means the primary key.
+    upsert_conflict_fields: ClassVar[Sequence[str]] = ()
     #: The order of ``search``, ``search_page`` and ``iterate`` when the call gives no ``sort``.
     default_order: ClassVar[SortSpec] = None
 
@@ -86,10 +86,10 @@ class _StoreBase(Generic[E]):
         return Keyset(self.model, self._page_query(conditions), self._sort(sort))
 
     def _conflict(self, conflict: Sequence[str] | None) -> Sequence[str]:
-        return conflict or self.upsert_conflict_fields
+        return conflict or self.upsert_conflict_fields or key_names(self.model)
 
-    def _not_found(self, uuid: Any) -> NotFoundError:
-        return NotFoundError(f"{self.model.__name__} {uuid} does not exist", details={"uuid": str(uuid)})
+    def _not_found(self, key: Any) -> NotFoundError:
+        return key_of(self.model, key).not_found()
 
 
 class Store(_StoreBase[E]):
@@ -108,8 +108,9 @@ class Store(_StoreBase[E]):
         created: E = self._run(ops.create, self.model, entity)
         return created
 
-    def get(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
-        """The row, or None (soft-deleted rows count as missing unless ``include_deleted``).
+    def get(self, key: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
+        """The row with primary key ``key`` (see ``stores.keys``), or None (soft-deleted rows count as
+        missing unless ``include_deleted``).
 
         ``for_update=True`` reads with ``SELECT ... FOR UPDATE``: the row stays locked until the
         enclosing atomic block ends, so a read-modify-write cannot lose a concurrent update. It is
@@ -119,17 +120,24 @@ class Store(_StoreBase[E]):
         a row changed after the block's snapshot raises DatabaseSerializationError: use
         ``atomic(..., retries=N)``, or READ COMMITTED to wait and read the newest row instead.
         """
-        return self._run(ops.get, self.model, uuid, include_deleted, for_update)
+        return self._run(ops.get, self.model, key, include_deleted, for_update)
 
-    def retrieve(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
+    def retrieve(self, key: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
         """The row, or NotFoundError; ``for_update`` as in ``get``."""
-        found = self.get(uuid, include_deleted=include_deleted, for_update=for_update)
+        found = self.get(key, include_deleted=include_deleted, for_update=for_update)
         if found is None:
-            raise self._not_found(uuid)
+            raise self._not_found(key)
         return found
 
-    def exists(self, uuid: Any, *, include_deleted: bool = False) -> bool:
-        return self._run(ops.exists_row, self.model, uuid, include_deleted)
+    def exists(self, key: Any, *, include_deleted: bool = False) -> bool:
+        return self._run(ops.exists_row, self.model, key, include_deleted)
+
+    def one(
+        self, *criteria: Criterion, filters: FilterSpec | None = None, include_deleted: bool = False, **auto: Any
+    ) -> E:
+        """The one matching row: NotFoundError for none, MultipleResultsError for several."""
+        found: E = self._run(ops.one, self.model, self._conditions(criteria, filters, include_deleted, auto))
+        return found
 
     def count(
         self,
@@ -199,26 +207,32 @@ class Store(_StoreBase[E]):
         keyset = self._keyset(self._conditions(criteria, filters, include_deleted, auto), sort, batch_size)
         return ops.iterate(self.port.get_session, keyset, batch_size)
 
-    def update(self, uuid: Any, /, **changes: Any) -> E:
+    def update(self, key: Any, /, **changes: Any) -> E:
         """Change columns in one UPDATE ... RETURNING; NotFoundError when the row does not exist."""
-        updated: E = self._run(ops.update_row, self.model, uuid, changes)
+        updated: E = self._run(ops.update_row, self.model, key, changes)
         return updated
 
-    def update_with_diff(self, uuid: Any, /, **changes: Any) -> UpdateResult:
+    def update_with_diff(self, key: Any, /, **changes: Any) -> UpdateResult:
         """Like ``update`` but reports each changed column's value before and after."""
-        return self._run(ops.update_with_diff, self.model, uuid, changes)
+        return self._run(ops.update_with_diff, self.model, key, changes)
 
-    def replace(self, uuid: Any, entity: E) -> E:
-        """Make row ``uuid`` equal to ``entity``, creating it when missing (one native upsert)."""
-        entity.uuid = as_uuid(uuid)  # type: ignore[attr-defined]
-        return self.upsert(entity, conflict=("uuid",))
+    def replace(self, key: Any, entity: E) -> E:
+        """Make row ``key`` equal to ``entity``, creating it when missing (one native upsert).
+
+        A soft-deleted row is restored.
+        """
+        return self.upsert(entity, conflict=give_key(self.model, key, entity))
 
     def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
     ) -> E:
-        """INSERT ... ON CONFLICT DO UPDATE on ``conflict`` columns (default ``upsert_conflict_fields``)."""
-        rows = self.bulk_upsert([entity], conflict=conflict, update_fields=update_fields)
-        return rows[0] if rows else entity
+        """INSERT ... ON CONFLICT DO UPDATE on ``conflict`` columns (default ``upsert_conflict_fields``).
+
+        Returns the row as stored. An existing soft-deleted row is restored. ``update_fields=[]``
+        inserts only: an existing row is left untouched (``updated_at`` too) and returned as it is.
+        """
+        stored: E = self._run(ops.upsert_one, self.model, entity, self._conflict(conflict), update_fields)
+        return stored
 
     def bulk_upsert(
         self,
@@ -227,17 +241,18 @@ class Store(_StoreBase[E]):
         conflict: Sequence[str] | None = None,
         update_fields: Sequence[str] | None = None,
     ) -> list[E]:
-        """Upsert many rows in one statement."""
+        """Upsert many rows in one statement; returns the rows it wrote (with ``update_fields=[]``,
+        only the inserted ones)."""
         stored: list[E] = self._run(ops.upsert_rows, self.model, entities, self._conflict(conflict), update_fields)
         return stored
 
-    def delete(self, uuid: Any) -> None:
+    def delete(self, key: Any) -> None:
         """Soft-delete a DeletableEntity (hard delete otherwise); NotFoundError when nothing matched."""
-        self._run(ops.delete_row, self.model, uuid, False)
+        self._run(ops.delete_row, self.model, key, False)
 
-    def hard_delete(self, uuid: Any) -> None:
+    def hard_delete(self, key: Any) -> None:
         """Remove the row for good, soft-deletable or not."""
-        self._run(ops.delete_row, self.model, uuid, True)
+        self._run(ops.delete_row, self.model, key, True)
 
 
 class AsyncStore(_StoreBase[E]):
@@ -255,18 +270,24 @@ class AsyncStore(_StoreBase[E]):
     async def create(self, entity: E) -> E:
         return await self._run(ops.create, self.model, entity)
 
-    async def get(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
-        """The row, or None; ``for_update`` locks it until the atomic block ends (see ``Store.get``)."""
-        return await self._run(ops.get, self.model, uuid, include_deleted, for_update)
+    async def get(self, key: Any, *, include_deleted: bool = False, for_update: bool = False) -> E | None:
+        """The row, or None; keys and ``for_update`` as in ``Store.get``."""
+        return await self._run(ops.get, self.model, key, include_deleted, for_update)
 
-    async def retrieve(self, uuid: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
-        found = await self.get(uuid, include_deleted=include_deleted, for_update=for_update)
+    async def retrieve(self, key: Any, *, include_deleted: bool = False, for_update: bool = False) -> E:
+        found = await self.get(key, include_deleted=include_deleted, for_update=for_update)
         if found is None:
-            raise self._not_found(uuid)
+            raise self._not_found(key)
         return found
 
-    async def exists(self, uuid: Any, *, include_deleted: bool = False) -> bool:
-        return await self._run(ops.exists_row, self.model, uuid, include_deleted)
+    async def exists(self, key: Any, *, include_deleted: bool = False) -> bool:
+        return await self._run(ops.exists_row, self.model, key, include_deleted)
+
+    async def one(
+        self, *criteria: Criterion, filters: FilterSpec | None = None, include_deleted: bool = False, **auto: Any
+    ) -> E:
+        """The one matching row: NotFoundError for none, MultipleResultsError for several."""
+        return await self._run(ops.one, self.model, self._conditions(criteria, filters, include_deleted, auto))
 
     async def count(
         self,
@@ -341,21 +362,19 @@ class AsyncStore(_StoreBase[E]):
                 return
             after = rows.values(-1)
 
-    async def update(self, uuid: Any, /, **changes: Any) -> E:
-        return await self._run(ops.update_row, self.model, uuid, changes)
+    async def update(self, key: Any, /, **changes: Any) -> E:
+        return await self._run(ops.update_row, self.model, key, changes)
 
-    async def update_with_diff(self, uuid: Any, /, **changes: Any) -> UpdateResult:
-        return await self._run(ops.update_with_diff, self.model, uuid, changes)
+    async def update_with_diff(self, key: Any, /, **changes: Any) -> UpdateResult:
+        return await self._run(ops.update_with_diff, self.model, key, changes)
 
-    async def replace(self, uuid: Any, entity: E) -> E:
-        entity.uuid = as_uuid(uuid)  # type: ignore[attr-defined]
-        return await self.upsert(entity, conflict=("uuid",))
+    async def replace(self, key: Any, entity: E) -> E:
+        return await self.upsert(entity, conflict=give_key(self.model, key, entity))
 
     async def upsert(
         self, entity: E, *, conflict: Sequence[str] | None = None, update_fields: Sequence[str] | None = None
     ) -> E:
-        rows = await self.bulk_upsert([entity], conflict=conflict, update_fields=update_fields)
-        return rows[0] if rows else entity
+        return await self._run(ops.upsert_one, self.model, entity, self._conflict(conflict), update_fields)
 
     async def bulk_upsert(
         self,
@@ -369,8 +388,8 @@ class AsyncStore(_StoreBase[E]):
         )
         return stored
 
-    async def delete(self, uuid: Any) -> None:
-        await self._run(ops.delete_row, self.model, uuid, False)
+    async def delete(self, key: Any) -> None:
+        await self._run(ops.delete_row, self.model, key, False)
 
-    async def hard_delete(self, uuid: Any) -> None:
-        await self._run(ops.delete_row, self.model, uuid, True)
+    async def hard_delete(self, key: Any) -> None:
+        await self._run(ops.delete_row, self.model, key, True)

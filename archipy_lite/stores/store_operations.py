@@ -10,13 +10,13 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, delete, exists, false, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
 from archipy_lite.adapters.base.sqlalchemy.keyset import Batch, Keyset
-from archipy_lite.adapters.base.sqlalchemy.operations import as_uuid, is_autocommit, operation_scope
+from archipy_lite.adapters.base.sqlalchemy.operations import is_autocommit, operation_scope
 from archipy_lite.adapters.base.sqlalchemy.query_building import Window
 from archipy_lite.models.dtos.sort_dto import SortSpec
 from archipy_lite.models.entities.sqlalchemy.base_entities import DeletableEntity, UpdatableEntity
@@ -24,8 +24,10 @@ from archipy_lite.models.entities.sqlalchemy.column_types import utc_now
 from archipy_lite.models.errors import (
     DatabaseConstraintError,
     InvalidArgumentError,
+    MultipleResultsError,
     NotFoundError,
 )
+from archipy_lite.stores.keys import key_names, key_of
 
 T = TypeVar("T")
 IMMUTABLE_FIELDS = frozenset({"uuid", "created_at"})
@@ -53,10 +55,6 @@ def _visible(model: type[Any], include_deleted: bool) -> list[ColumnElement[bool
     return []
 
 
-def _pk(model: type[Any]) -> Any:
-    return model.uuid
-
-
 def _fresh(session: Session) -> dict[str, Any]:
     """Execution options that refresh already-loaded objects when outside atomic blocks."""
     return {"populate_existing": True} if is_autocommit(session) else {}
@@ -65,7 +63,7 @@ def _fresh(session: Session) -> dict[str, Any]:
 def _check_changes(model: type[Any], changes: Mapping[str, Any]) -> None:
     for name in changes:
         query_building.column_of(model, name)
-    forbidden = sorted(IMMUTABLE_FIELDS & set(changes))
+    forbidden = sorted((IMMUTABLE_FIELDS | set(key_names(model))) & set(changes))
     if forbidden:
         raise InvalidArgumentError(f"{', '.join(forbidden)} cannot be changed", details={"fields": forbidden})
 
@@ -92,10 +90,9 @@ def create(session: Session, model: type[T], entity: T) -> T:
     return entity
 
 
-def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_update: bool = False) -> T | None:
+def get(session: Session, model: type[T], key: Any, include_deleted: bool, for_update: bool = False) -> T | None:
     """The row or None; ``for_update`` locks it (SELECT ... FOR UPDATE) until the atomic block ends."""
-    key = as_uuid(uuid)
-    statement = select(model).where(_pk(model) == key, *_visible(model, include_deleted))
+    statement = select(model).where(key_of(model, key).condition(), *_visible(model, include_deleted))
     options = _fresh(session)
     if for_update:
         if is_autocommit(session):
@@ -112,9 +109,8 @@ def get(session: Session, model: type[T], uuid: Any, include_deleted: bool, for_
     return found
 
 
-def exists_row(session: Session, model: type[Any], uuid: Any, include_deleted: bool) -> bool:
-    key = as_uuid(uuid)
-    statement = select(exists().where(_pk(model) == key, *_visible(model, include_deleted)))
+def exists_row(session: Session, model: type[Any], key: Any, include_deleted: bool) -> bool:
+    statement = select(exists().where(key_of(model, key).condition(), *_visible(model, include_deleted)))
     with operation_scope(session, single_statement=True):
         return bool(session.scalar(statement))
 
@@ -142,6 +138,20 @@ def search(
         return list(session.scalars(statement, execution_options=_fresh(session)).all())
 
 
+def one(session: Session, model: type[T], conditions: Sequence[ColumnElement[bool]]) -> T:
+    """The one matching row: NotFoundError for none, MultipleResultsError for several."""
+    with operation_scope(session):
+        found = list(session.scalars(select(model).where(*conditions).limit(2), execution_options=_fresh(session)))
+    if not found:
+        raise NotFoundError(f"No {model.__name__} matches", details={"entity": model.__name__})
+    if len(found) > 1:
+        raise MultipleResultsError(
+            f"More than one {model.__name__} matches; one() needs conditions that identify a single row",
+            details={"entity": model.__name__},
+        )
+    return found[0]
+
+
 def iterate(sessions: Callable[[], Session], keyset: Keyset, batch: int) -> Generator[Any, None, None]:
     """Stream the rows of ``keyset`` ``batch`` at a time, each batch read by key in a short operation of its own.
 
@@ -164,16 +174,16 @@ def next_batch(session: Session, keyset: Keyset, after: tuple[Any, ...] | None, 
         return keyset.fetch(session, after, limit=batch, execution_options=_fresh(session))
 
 
-def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> T:
+def update_row(session: Session, model: type[T], key_value: Any, changes: Mapping[str, Any]) -> T:
     """UPDATE ... RETURNING in one statement; NotFoundError when no visible row matched."""
     _check_changes(model, changes)
-    key = as_uuid(uuid)
+    key = key_of(model, key_value)
     values = dict(changes)
     if issubclass(model, UpdatableEntity) and "updated_at" not in values:
         values["updated_at"] = utc_now()
     statement = (
         update(model)
-        .where(_pk(model) == key, *_visible(model, False))
+        .where(key.condition(), *_visible(model, False))
         .values(**values)
         .returning(model)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -185,15 +195,15 @@ def update_row(session: Session, model: type[T], uuid: Any, changes: Mapping[str
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
     if updated is None:
-        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+        raise key.not_found()
     return updated
 
 
-def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mapping[str, Any]) -> UpdateResult:
+def update_with_diff(session: Session, model: type[T], key_value: Any, changes: Mapping[str, Any]) -> UpdateResult:
     """Lock the row, apply ``changes`` and report each column whose value really changed."""
     _check_changes(model, changes)
-    key = as_uuid(uuid)
-    statement = select(model).where(_pk(model) == key, *_visible(model, False)).with_for_update()
+    key = key_of(model, key_value)
+    statement = select(model).where(key.condition(), *_visible(model, False)).with_for_update()
     diff: dict[str, FieldChange] = {}
     try:
         with operation_scope(session, writes=[]):
@@ -208,7 +218,7 @@ def update_with_diff(session: Session, model: type[T], uuid: Any, changes: Mappi
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
     if entity is None:  # raised after the read ended normally: a miss is not a failed transaction
-        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+        raise key.not_found()
     return UpdateResult(entity, diff)
 
 
@@ -242,19 +252,28 @@ def _upsert_statement(
     for name in conflict:
         query_building.column_of(model, name)
     present = set().union(*(row.keys() for row in rows))
-    fields = list(update_fields) if update_fields is not None else sorted(present - set(conflict) - IMMUTABLE_FIELDS)
+    fixed = IMMUTABLE_FIELDS | set(key_names(model)) | set(conflict)
+    fields = list(update_fields) if update_fields is not None else sorted(present - fixed)
     for name in fields:
         query_building.column_of(model, name)
-    excluded = insert_statement.excluded
-    set_ = {name: getattr(excluded, name) for name in fields}
-    if issubclass(model, UpdatableEntity):
-        set_["updated_at"] = utc_now()
     statement = insert_statement.values(rows) if len(rows) > 1 else insert_statement.values(**rows[0])
-    if set_:
-        statement = statement.on_conflict_do_update(index_elements=list(conflict), set_=set_)
-    else:
+    if not fields:  # nothing to update: existing rows stay exactly as they are (updated_at included)
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    else:
+        set_ = _conflict_updates(model, insert_statement.excluded, fields)
+        statement = statement.on_conflict_do_update(index_elements=list(conflict), set_=set_)
     return statement.returning(model).execution_options(populate_existing=True)
+
+
+def _conflict_updates(model: type[Any], excluded: Any, fields: Sequence[str]) -> dict[str, Any]:
+    """What an existing row takes: ``fields``, plus a moved ``updated_at`` and, if it was soft-deleted,
+    its restoration (an upsert says the row exists with these values)."""
+    set_: dict[str, Any] = {name: getattr(excluded, name) for name in fields}
+    if issubclass(model, DeletableEntity) and "is_deleted" not in fields:
+        set_.update(is_deleted=false(), deleted_at=None)
+    if issubclass(model, UpdatableEntity) and "updated_at" not in set_:
+        set_["updated_at"] = utc_now()
+    return set_
 
 
 def upsert_rows(
@@ -277,17 +296,36 @@ def upsert_rows(
         raise _missing_parent(model, error) from error
 
 
-def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> None:
+def upsert_one(
+    session: Session, model: type[T], entity: T, conflict: Sequence[str], update_fields: Sequence[str] | None
+) -> T:
+    """Upsert one row and return it as stored: written, or (nothing to update) the existing row untouched."""
+    row = column_values(model, entity)
+    statement = _upsert_statement(session, model, [row], conflict, update_fields)
+    one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
+    try:
+        with operation_scope(session, single_statement=one_statement):
+            stored: T | None = session.scalars(statement).first()
+    except DatabaseConstraintError as error:
+        raise _missing_parent(model, error) from error
+    if stored is None:  # ON CONFLICT DO NOTHING returned nothing: the row exists, read it as it is
+        existing = select(model).where(*(getattr(model, name) == row.get(name) for name in conflict))
+        with operation_scope(session, single_statement=one_statement):
+            stored = session.scalars(existing, execution_options={"populate_existing": True}).first()
+    return entity if stored is None else stored
+
+
+def delete_row(session: Session, model: type[Any], key_value: Any, hard: bool) -> None:
     """Soft-delete a DeletableEntity row (or hard-delete any row); NotFoundError when nothing matched."""
-    key = as_uuid(uuid)
+    key = key_of(model, key_value)
     if not hard and issubclass(model, DeletableEntity):
         statement: Any = (
             update(model)
-            .where(_pk(model) == key, model.is_deleted.is_(False))
+            .where(key.condition(), model.is_deleted.is_(False))
             .values(is_deleted=True, deleted_at=utc_now())
         )
     else:
-        statement = delete(model).where(_pk(model) == key)
+        statement = delete(model).where(key.condition())
     statement = statement.execution_options(synchronize_session=False)
     try:
         with operation_scope(session, single_statement=True):
@@ -295,14 +333,14 @@ def delete_row(session: Session, model: type[Any], uuid: Any, hard: bool) -> Non
             matched = result.rowcount
             # Stale after a bulk statement. Look it up by identity key: reading attributes of
             # the session's objects could load them (and fail for the row just deleted).
-            stale = session.identity_map.get(session.identity_key(model, key))
+            stale = session.identity_map.get(session.identity_key(model, key.identity))
             if stale is not None:
                 session.expunge(stale)
     except DatabaseConstraintError as error:
         raise DatabaseConstraintError(
-            f"{model.__name__} {key} is still referenced by other rows and cannot be deleted "
+            f"{model.__name__} {key.describe()} is still referenced by other rows and cannot be deleted "
             f"(constraint {error.details.get('constraint', error.details.get('constraint_type'))!r}).",
             details=dict(error.details),
         ) from error
     if not matched:
-        raise NotFoundError(f"{model.__name__} {key} does not exist", details={"uuid": str(key)})
+        raise key.not_found()

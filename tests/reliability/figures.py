@@ -29,6 +29,11 @@ def record(scenario: str, **values: Any) -> None:
         _scenarios.setdefault(scenario, {}).update(values)
 
 
+def record_class(item: int, title: str, *, cases: int, varies: str, backends: str) -> None:
+    """Scenario 10: one defect class of issue 12, with the number of test cases that passed for it."""
+    record("10", **{f"{item:02d}. {title}": {"cases": cases, "runs on": backends, "varies": varies}})
+
+
 def note_run(**values: Any) -> None:
     """Facts about the environment of this run (server version, driver versions...)."""
     with _lock:

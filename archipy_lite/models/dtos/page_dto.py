@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from archipy_lite.models.dtos.base_dto import BaseDTO
 
 T = TypeVar("T")
 U = TypeVar("U")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(BaseDTO, Generic[T]):
     """Items of one page and how to reach the others.
 
     Page-numbered searches fill ``page`` (and ``offset``); offset searches fill ``offset``; cursor
@@ -21,7 +23,7 @@ class Page(BaseModel, Generic[T]):
     ``from_attributes=True`` to read ORM objects).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(frozen=False)  # a response model: callers may adjust it before returning it
 
     items: list[T]
     total: int | None = Field(default=None, ge=0)

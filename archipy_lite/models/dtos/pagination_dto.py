@@ -3,25 +3,21 @@
 import re
 from typing import ClassVar, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from archipy_lite.configs.validation import ConfigurationMeta
-from archipy_lite.models.errors import InvalidArgumentError
+from archipy_lite.models.dtos.base_dto import BaseDTO
 
 _MAX_OFFSET = 2**63 - 1  # OFFSET is a signed 64-bit integer in PostgreSQL and SQLite
 
 
-class PaginationDTO(BaseModel, metaclass=ConfigurationMeta):
+class PaginationDTO(BaseDTO):
     """A 1-based page of ``page_size`` rows.
 
     Subclass and set ``MAX_PAGE_SIZE`` to change the upper bound. Building one with
-    bad values raises ``InvalidArgumentError`` naming the field.
+    bad values or unknown fields (``offset=``, ``limit=``) raises ``InvalidArgumentError`` naming them.
     """
 
-    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
     MAX_PAGE_SIZE: ClassVar[int] = 100
-
-    model_config = ConfigDict(frozen=True)
 
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=10, ge=1)
@@ -48,13 +44,10 @@ class PaginationDTO(BaseModel, metaclass=ConfigurationMeta):
         return (self.page - 1) * self.page_size
 
 
-class OffsetPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
+class OffsetPaginationDTO(BaseDTO):
     """``limit`` rows after skipping ``offset`` (SQL's LIMIT/OFFSET), validated like ``PaginationDTO``."""
 
-    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
     MAX_PAGE_SIZE: ClassVar[int] = 100
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     limit: int = Field(default=10, ge=1)
     offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
@@ -75,7 +68,7 @@ class OffsetPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class CursorPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
+class CursorPaginationDTO(BaseDTO):
     """``page_size`` rows after (or before) the row a ``cursor`` points at; no cursor is the first page.
 
     Cursors come from a previous ``Page`` (``next_cursor`` / ``prev_cursor``): opaque, URL-safe and
@@ -83,11 +76,8 @@ class CursorPaginationDTO(BaseModel, metaclass=ConfigurationMeta):
     ``InvalidArgumentError`` when the search runs. An empty string means no cursor.
     """
 
-    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
     MAX_PAGE_SIZE: ClassVar[int] = 100
     MAX_CURSOR_LENGTH: ClassVar[int] = 4096
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     page_size: int = Field(default=10, ge=1)
     cursor: str | None = None

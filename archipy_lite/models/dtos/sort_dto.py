@@ -1,28 +1,24 @@
 """Sort selection for searches."""
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
-from archipy_lite.configs.validation import ConfigurationMeta
-from archipy_lite.models.errors import InvalidArgumentError
+from archipy_lite.models.dtos.base_dto import BaseDTO
 from archipy_lite.models.types.base_types import NullsOrderType, SortOrderType
 
 
-class SortDTO(BaseModel, metaclass=ConfigurationMeta):
+class SortDTO(BaseDTO):
     """Sort by ``field``: a mapped column (``User.username``) or its name (``"username"``).
 
     A name is checked against the entity's columns when the query is built. ``nulls`` places
     NULLs first or last; by default they sort after every value (before, descending) on every
-    database, as PostgreSQL does.
+    database, as PostgreSQL does. ``column=`` is accepted as ArchiPy's name for ``field``;
+    giving both, or any unknown field, is an error.
     """
 
-    __validation_error__: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    field: Any = "created_at"
+    field: Any = Field(default="created_at", validation_alias=AliasChoices("field", "column"))
     order: SortOrderType = SortOrderType.DESCENDING
     nulls: NullsOrderType | None = None
 
@@ -45,6 +41,11 @@ class SortDTO(BaseModel, metaclass=ConfigurationMeta):
             lowered = value.strip().lower()
             return aliases.get(lowered, lowered)
         return value
+
+    @property
+    def column(self) -> Any:
+        """ArchiPy's name for ``field``."""
+        return self.field
 
     @field_validator("nulls", mode="before")
     @classmethod

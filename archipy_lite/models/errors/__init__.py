@@ -4,8 +4,11 @@ from archipy_lite.models.errors.base_error import (
     AlreadyExistsError,
     BaseError,
     ConfigurationError,
+    InternalError,
     InvalidArgumentError,
+    MultipleResultsError,
     NotFoundError,
+    UnknownError,
 )
 from archipy_lite.models.errors.database_errors import (
     DatabaseConnectionError,
@@ -46,11 +49,14 @@ __all__ = [
     "DatabaseSerializationError",
     "DatabaseTimeoutError",
     "DatabaseTransactionError",
+    "InternalError",
     "InvalidArgumentError",
     "LazyLoadError",
     "MigrationError",
+    "MultipleResultsError",
     "NotFoundError",
     "PendingChangesError",
     "SessionUsageError",
     "UniqueViolationError",
+    "UnknownError",
 ]

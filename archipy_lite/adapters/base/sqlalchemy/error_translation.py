@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -75,6 +75,7 @@ _SQLITE_PRIMARY: dict[int, type[DatabaseError]] = {
     9: DatabaseTimeoutError,  # SQLITE_INTERRUPT
     13: DatabaseResourceExhaustedError,  # SQLITE_FULL
     14: DatabaseConnectionError,  # SQLITE_CANTOPEN
+    23: DatabaseReadOnlyError,  # SQLITE_AUTH: refused by the authorizer of a read-only engine
     19: DatabaseConstraintError,  # SQLITE_CONSTRAINT (non-unique kinds)
     26: DatabaseConnectionError,  # SQLITE_NOTADB
 }
@@ -232,10 +233,42 @@ def translated_errors() -> Iterator[None]:
         raise typed from exc
 
 
+# A NUL character in a string: PostgreSQL cannot store it; psycopg refuses it before sending, asyncpg
+# would send it (the server rejects it and aborts the transaction) and SQLite would store it. Every
+# driver refuses it the same way, before sending: the transaction is unharmed everywhere.
+_NUL = "\x00"
+_STORES_OR_SENDS_NUL = frozenset({"asyncpg", "pysqlite", "aiosqlite"})
+
+
+def nul_error() -> InvalidArgumentError:
+    return InvalidArgumentError(
+        "A value could not be sent to the database: a string contains a NUL character (\\x00).",
+        details={"reason": "nul_character"},
+    )
+
+
+def has_nul(parameters: object, *, many: bool) -> bool:
+    """Whether a statement's parameters (rows of them when ``many``) hold a string with a NUL."""
+    rows: Sequence[object] = parameters if many and isinstance(parameters, Sequence) else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, Mapping) else row if isinstance(row, Sequence) else ()
+        for value in values:
+            if isinstance(value, str) and _NUL in value:
+                return True
+    return False
+
+
+def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    if parameters and has_nul(parameters, many=executemany):
+        raise nul_error()
+
+
 def _on_engine_error(context: ExceptionContext) -> None:
     if context.is_pre_ping:  # let the pool's liveness check reconnect as designed
         return
     original = context.original_exception
+    if isinstance(original, InvalidArgumentError):  # raised by _refuse_nul before anything was sent
+        return
     connecting = context.connection is None and context.statement is None
     refused = isinstance(context.sqlalchemy_exception, sa_exc.ProgrammingError) and _sqlstate(original)[0] is None
     if connecting and refused:  # libpq refused an option before reaching the server
@@ -244,9 +277,19 @@ def _on_engine_error(context: ExceptionContext) -> None:
         # Not a driver error class: the driver could not bind a parameter (sqlite3 and an integer
         # beyond 64 bits, psycopg or sqlite3 and a lone surrogate in a string).
         raise InvalidArgumentError(f"A value could not be sent to the database: {type(original).__name__}.")
+    if _refused_nul(context):  # psycopg refused the string: say why, in the words the other drivers use
+        raise nul_error()
     typed = translate_exception(original, is_disconnect=context.is_disconnect)
     if typed is not original:
         raise typed
+
+
+def _refused_nul(context: ExceptionContext) -> bool:
+    """The driver refused a statement with a NUL in a string before sending it (no SQLSTATE)."""
+    if not isinstance(context.sqlalchemy_exception, sa_exc.DataError) or _sqlstate(context.original_exception)[0]:
+        return False
+    execution = context.execution_context
+    return has_nul(context.parameters, many=bool(execution is not None and execution.executemany))
 
 
 def _bad_connect_arguments(exc: BaseException) -> ConfigurationError:
@@ -272,3 +315,5 @@ def install_error_translation(engine: Engine) -> None:
     """
     event.listen(engine, "handle_error", _on_engine_error)
     event.listen(engine, "do_connect", _on_connect)
+    if engine.dialect.driver in _STORES_OR_SENDS_NUL:
+        event.listen(engine, "before_cursor_execute", _refuse_nul)

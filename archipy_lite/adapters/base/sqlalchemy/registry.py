@@ -2,7 +2,8 @@
 
 For a kind ("postgres", "sqlite") and flavour (sync or async) the default is,
 in order: one set with ``set_default_session_manager``; one built from the
-global configuration (``BaseConfig.global_config()``); the only manager of that
+global configuration (``BaseConfig.set_global``, or else the environment when it
+sets ``POSTGRES_SQLALCHEMY__*`` / ``SQLITE_SQLALCHEMY__*``); the only manager of that
 kind alive in the process. Anything else is ambiguous and raises
 ``ConfigurationError`` rather than guessing.
 """
@@ -44,9 +45,8 @@ def dialect_for(kind: str) -> DialectSupport:
 
 
 def _build_from_global(kind: str, is_async: bool) -> AnyManager | None:
-    try:
-        config = BaseConfig.global_config()
-    except ConfigurationError:
+    config = BaseConfig.global_config_for(_DIALECTS[kind][2])  # set_global's, else from the environment
+    if config is None:
         return None
     cached = _from_global.get((kind, is_async))
     if cached is not None and cached[0] is config:
@@ -74,7 +74,8 @@ def default_session_manager(kind: str, *, is_async: bool) -> AnyManager:
     flavour = "async " if is_async else ""
     problem = "none exists" if not alive else f"{len(alive)} exist and none is the default"
     raise ConfigurationError(
-        f"No default {flavour}{kind} database: {problem}. Call BaseConfig.set_global(...), "
+        f"No default {flavour}{kind} database: {problem}. Set {_DIALECTS[kind][2]}__* variables, "
+        f"call BaseConfig.set_global(...), "
         f"or set_default_session_manager(adapter.session_manager), or bind the block: atomic(adapter)."
     )
 

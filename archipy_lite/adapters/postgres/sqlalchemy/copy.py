@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
+from archipy_lite.adapters.base.sqlalchemy.error_translation import has_nul, nul_error
 from archipy_lite.adapters.base.sqlalchemy.operations import bulk_create, insert_records
 from archipy_lite.models.errors import DatabaseConnectionError, InvalidArgumentError
 
@@ -44,6 +45,8 @@ def copy_records(connection: Connection, table: Table, columns: list[str], recor
     driver: Any = connection.connection.driver_connection
     try:
         if dialect.driver == "asyncpg":
+            if has_nul(records, many=True):  # refused before sending, as every statement is
+                raise nul_error()
             await_only(
                 driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)
             )
@@ -57,8 +60,10 @@ def copy_records(connection: Connection, table: Table, columns: list[str], recor
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
                 for record in records:
                     copy.write_row(record)
+    except InvalidArgumentError:
+        raise
     except Exception as exc:
-        raise _copy_failure(exc, driver) from exc
+        raise _copy_failure(exc, driver, records) from exc
 
 
 async def _copy_async_psycopg(driver: Any, statement: str, records: list[list[Any]]) -> None:
@@ -67,7 +72,7 @@ async def _copy_async_psycopg(driver: Any, statement: str, records: list[list[An
             await copy.write_row(record)
 
 
-def _copy_failure(exc: Exception, driver: Any) -> Exception:
+def _copy_failure(exc: Exception, driver: Any, records: list[list[Any]]) -> Exception:
     """COPY runs outside SQLAlchemy's execution, so classify what the driver raised here.
 
     A server error carries its SQLSTATE and is translated like any statement's; without one, the
@@ -79,6 +84,8 @@ def _copy_failure(exc: Exception, driver: Any) -> Exception:
     closed = is_closed() if callable(is_closed) else driver.closed or driver.broken  # psycopg
     if closed:
         return DatabaseConnectionError(details={"reason": "connection_lost"})
+    if has_nul(records, many=True):  # psycopg refused the string: the same words as everywhere else
+        return nul_error()
     return InvalidArgumentError(f"A value could not be copied to the database ({type(exc).__name__}).")
 
 

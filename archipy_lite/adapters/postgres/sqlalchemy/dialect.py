@@ -94,7 +94,8 @@ class PostgresDialect:
             url, connect_args = _asyncpg_arguments(config, url)
         else:
             connect_args = _libpq_arguments(config)
-        connect_args.update(config.CONNECT_ARGS)
+        connect_args.update(config.driver_query_args())
+        connect_args.update(config.driver_connect_args())
         return url, {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
 
     def prepare_engine(self, engine: Engine, config: PostgresSQLAlchemyConfig) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from archipy_lite.adapters.base.sqlalchemy.engine_options import engine_arguments, pool_arguments
 from archipy_lite.adapters.sqlite.sqlalchemy.case_folding import fold_case_insensitive_operators, register_function
+from archipy_lite.adapters.sqlite.sqlalchemy.read_only import guard_read_only
 from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
 
 
@@ -48,7 +49,7 @@ class SQLiteDialect:
         connect_args: dict[str, Any] = {"timeout": config.BUSY_TIMEOUT / 1000}
         if not async_:
             connect_args["check_same_thread"] = False  # pooled connections move between threads
-        connect_args.update(config.CONNECT_ARGS)
+        connect_args.update(config.driver_connect_args())
         arguments = {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
         if config.is_memory:
             # One connection holds the in-memory database; sharing it through a pool of one
@@ -79,6 +80,9 @@ class SQLiteDialect:
                     cursor.execute(pragma)
             finally:
                 cursor.close()
+
+        if config.READ_ONLY:
+            guard_read_only(engine)
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:

@@ -2,8 +2,9 @@
 
 ``BaseEntity`` is the declarative base: ``BaseEntity.metadata.create_all(engine)``
 creates every model, and its naming convention (``naming.NAMING_CONVENTION``) names every
-constraint and index the same way on PostgreSQL and SQLite. Each row gets a client-generated ``uuid`` primary key (known
-before the first flush) and a timezone-aware ``created_at``.
+constraint and index the same way on PostgreSQL and SQLite. Each row gets a client-generated
+``uuid`` primary key (known before the first flush) and a timezone-aware ``created_at``. A model
+with a key of its own replaces ``uuid`` explicitly (``uuid = None``; see ``primary_keys``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import Boolean, MetaData, Uuid, false
+from sqlalchemy import Boolean, MetaData, Uuid, false, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from archipy_lite.models.entities.sqlalchemy.column_types import UTCDateTime, utc_now
 from archipy_lite.models.entities.sqlalchemy.naming import NAMING_CONVENTION
+from archipy_lite.models.entities.sqlalchemy.primary_keys import check_primary_key, has_uuid_key
 
 
 class BaseEntity(DeclarativeBase):
@@ -31,19 +33,29 @@ class BaseEntity(DeclarativeBase):
     uuid: Mapped[UUID] = mapped_column(Uuid(), primary_key=True, default=uuid4, sort_order=-10)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utc_now, sort_order=-9)
 
+    _has_uuid_key: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        check_primary_key(cls)  # before mapping: a refused class leaves no table behind
+        super().__init_subclass__(**kwargs)
+        cls._has_uuid_key = has_uuid_key(cls)
+
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
         for key, value in kwargs.items():
             if not hasattr(cls, key):
                 raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
             setattr(self, key, value)
-        if self.uuid is None:
+        if cls._has_uuid_key and self.uuid is None:
             self.uuid = uuid4()
         if self.created_at is None:
             self.created_at = utc_now()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} uuid={self.__dict__.get('uuid')}>"
+        mapper = inspect(type(self))
+        names = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+        key = " ".join(f"{name}={self.__dict__.get(name)}" for name in names)
+        return f"<{type(self).__name__} {key}>"
 
 
 class UpdatableEntity(BaseEntity):
