@@ -309,3 +309,16 @@ def test_a_websocket_connection_is_one_unit_but_never_one_transaction(
         websocket.send_text("ws2@example.com")
         assert websocket.receive_text() == "stored ws2@example.com"
     assert rows(postgres_dsn, "SELECT count(*) FROM web_customers") == [(2,)]
+
+
+def test_a_database_provider_takes_an_adapter_a_factory_or_an_adapter_class(tmp_path: Path) -> None:
+    from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
+    from archipy_lite.integrations.fastapi import Database
+
+    adapter = SQLiteSQLAlchemyAdapter(orm_config=SQLiteSQLAlchemyConfig(DATABASE=str(tmp_path / "a.sqlite3")))
+    assert Database(adapter).get() is adapter
+    made = Database(lambda: adapter)
+    assert made.get() is adapter
+    assert made.get() is made.get()  # built once
+    from_class = Database(SQLiteSQLAlchemyAdapter).get()
+    assert isinstance(from_class, SQLiteSQLAlchemyAdapter)

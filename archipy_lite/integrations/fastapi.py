@@ -75,8 +75,8 @@ class Database(Generic[A]):
             with self._lock:
                 if self._built is None:
                     factory = self._factory
-                    built = factory() if callable(factory) and not hasattr(factory, "session_manager") else factory
-                    self._built = built  # type: ignore[assignment]
+                    is_adapter = hasattr(factory, "session_manager") and not isinstance(factory, type)
+                    self._built = factory if is_adapter else factory()  # type: ignore[assignment,operator]
         return self._built  # type: ignore[return-value]
 
     def store(self, model: type[Any]) -> Callable[..., Any]:
