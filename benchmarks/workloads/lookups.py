@@ -1,0 +1,170 @@
+"""Workloads 1 and 5: get by uuid, sync and async, one task and many."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from benchmarks.context import AsyncUserRepository, Bench, UserRepository
+from benchmarks.schema import TABLE, BenchUser, PlainUser, row
+from benchmarks.timing import Variant, WorkloadResult, measure
+from benchmarks.workloads.shared import SELECT_ONE, SLICES, keys, raw_key, slice_of
+
+# --- 1. get by uuid -------------------------------------------------------------------------------
+
+
+def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
+    bench.reset_table(rows)
+    all_ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    slices = min(SLICES, lookups)
+
+    def adapter(part: int) -> Any:
+        return keys([bench.adapter.get_by_uuid(BenchUser, uid) for uid in slice_of(all_ids, part, slices)])
+
+    def store(part: int) -> Any:
+        return keys([bench.store.get(uid) for uid in slice_of(all_ids, part, slices)])
+
+    def orm(part: int) -> Any:
+        found = []
+        for uid in slice_of(all_ids, part, slices):
+            with Session(bench.engine) as session:
+                found.append(session.get(PlainUser, uid))
+        return keys(found)
+
+    def core(part: int) -> Any:
+        statement = select(TABLE.c.uuid, TABLE.c.username, TABLE.c.email, TABLE.c.full_name)
+        found = []
+        for uid in slice_of(all_ids, part, slices):
+            with bench.engine.connect() as connection:
+                found.append(raw_key(connection.execute(statement.where(TABLE.c.uuid == uid)).one()))
+        return found
+
+    def raw(part: int) -> Any:
+        return [raw_key(bench.raw.execute(SELECT_ONE, (uid,)).fetchone()) for uid in slice_of(all_ids, part, slices)]
+
+    def advanced(part: int) -> Any:
+        found = []
+        for uid in slice_of(all_ids, part, slices):
+            with Session(bench.engine) as session:
+                found.append(UserRepository(session=session).get(uid))
+        return keys(found)
+
+    variants: dict[str, Variant] = {
+        "archipy_lite adapter": adapter,
+        "archipy_lite store": store,
+        "SQLAlchemy ORM": orm,
+        "SQLAlchemy Core": core,
+        "psycopg (raw)": raw,
+        "advanced-alchemy": advanced,
+    }
+    return measure(
+        f"1. get by uuid, sync ({lookups:,} lookups in {rows:,} rows)",
+        variants,
+        reference="SQLAlchemy ORM",
+        rounds=rounds,
+        loop=bench.loop,
+        slices=slices,
+    )
+
+
+def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
+    bench.reset_table(rows)
+    all_ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    slices = min(SLICES, lookups)
+
+    async def adapter(part: int) -> Any:
+        return keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in slice_of(all_ids, part, slices)])
+
+    async def store(part: int) -> Any:
+        return keys([await bench.async_store.get(uid) for uid in slice_of(all_ids, part, slices)])
+
+    async def orm(part: int) -> Any:
+        found = []
+        for uid in slice_of(all_ids, part, slices):
+            async with AsyncSession(bench.async_engine) as session:
+                found.append(await session.get(PlainUser, uid))
+        return keys(found)
+
+    async def raw(part: int) -> Any:
+        sql = SELECT_ONE.replace("%s", "$1")
+        return [raw_key(await bench.raw_async.fetchrow(sql, uid)) for uid in slice_of(all_ids, part, slices)]
+
+    async def advanced(part: int) -> Any:
+        found = []
+        for uid in slice_of(all_ids, part, slices):
+            async with AsyncSession(bench.async_engine) as session:
+                found.append(await AsyncUserRepository(session=session).get(uid))
+        return keys(found)
+
+    variants: dict[str, Variant] = {
+        "archipy_lite adapter": adapter,
+        "archipy_lite store": store,
+        "SQLAlchemy ORM": orm,
+        "asyncpg (raw)": raw,
+        "advanced-alchemy": advanced,
+    }
+    return measure(
+        f"1. get by uuid, async ({lookups:,} lookups in {rows:,} rows)",
+        variants,
+        reference="SQLAlchemy ORM",
+        rounds=rounds,
+        loop=bench.loop,
+        slices=slices,
+    )
+
+
+# --- 5. concurrent async lookups -------------------------------------------------------------------
+
+
+def concurrent_lookups(bench: Bench, *, rows: int, tasks: int, lookups: int, rounds: int) -> WorkloadResult:
+    bench.reset_table(rows)
+    ids = [row(index * (rows // lookups))["uuid"] for index in range(lookups)]
+    shares = [ids[start::tasks] for start in range(tasks)]
+
+    async def gather(worker: Any) -> Any:
+        results = await asyncio.gather(*(worker(share) for share in shares))
+        return sorted(itertools.chain.from_iterable(results))
+
+    async def adapter(_part: int) -> Any:
+        async def worker(share: list[Any]) -> list[Any]:
+            return keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in share])
+
+        return await gather(worker)
+
+    async def orm(_part: int) -> Any:
+        async def worker(share: list[Any]) -> list[Any]:
+            found = []
+            for uid in share:
+                async with AsyncSession(bench.async_engine) as session:
+                    found.append(await session.get(PlainUser, uid))
+            return keys(found)
+
+        return await gather(worker)
+
+    async def advanced(_part: int) -> Any:
+        async def worker(share: list[Any]) -> list[Any]:
+            found = []
+            for uid in share:
+                async with AsyncSession(bench.async_engine) as session:
+                    found.append(await AsyncUserRepository(session=session).get(uid))
+            return keys(found)
+
+        return await gather(worker)
+
+    variants: dict[str, Variant] = {
+        "archipy_lite adapter": adapter,
+        "SQLAlchemy ORM": orm,
+        "advanced-alchemy": advanced,
+    }
+    return measure(
+        f"5. {tasks} concurrent tasks, {lookups:,} lookups, pool of {bench.pool_size}",
+        variants,
+        reference="SQLAlchemy ORM",
+        rounds=rounds,
+        loop=bench.loop,
+    )
