@@ -31,6 +31,7 @@ FULL = {
     "stream_rows": 1_000_000,
     "keyset_rows": 100_000,
     "keyset_repeat": 20,
+    "units": 1_000,
     "rounds": 7,
 }
 SMOKE = {
@@ -45,6 +46,7 @@ SMOKE = {
     "stream_rows": 2_000,
     "keyset_rows": 2_000,
     "keyset_repeat": 1,
+    "units": 20,
     "rounds": 1,
 }
 
@@ -62,7 +64,9 @@ def database(dsn: str | None) -> Iterator[str]:
         yield database_dsn
 
 
-def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResult], dict[str, object]]:
+def run(
+    sizes: dict[str, int], dsn: str | None, only: set[str] | None = None
+) -> tuple[dict[str, WorkloadResult], dict[str, object]]:
     loop = asyncio.new_event_loop()
     results: dict[str, WorkloadResult] = {}
     extra: dict[str, object] = {}
@@ -91,24 +95,39 @@ def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResul
                 "concurrent": lambda: workloads.concurrent_lookups(
                     bench, rows=sizes["rows"], tasks=sizes["tasks"], lookups=sizes["task_lookups"], rounds=rounds
                 ),
+                "request": lambda: workloads.requests(
+                    bench, rows=sizes["rows"], units=sizes["units"], rounds=rounds, use_async=False
+                ),
+                "request_async": lambda: workloads.requests(
+                    bench, rows=sizes["rows"], units=sizes["units"], rounds=rounds, use_async=True
+                ),
                 "keyset": lambda: keyset.keyset_against_offset(
                     bench, rows=sizes["keyset_rows"], size=20, repeat=sizes["keyset_repeat"], rounds=rounds
                 ),
             }
             for name, step in steps.items():
+                if only is not None and name not in only:
+                    continue
                 print(f"running {name} ...", flush=True)
                 results[name] = step()
         finally:
             bench.close()
             loop.close()
+    if only is not None and "footprint" not in only:
+        return results, extra
     print("running footprint ...", flush=True)
-    extra["imports"] = import_times(3 if sizes is SMOKE else 7)
+    extra["imports"] = import_times(3 if sizes["rounds"] < 3 else 7)
     with tempfile.TemporaryDirectory() as directory:
         extra["stream"] = stream_memory(Path(directory), sizes["stream_rows"])
     return results, extra
 
 
 TARGETS = [
+    # Issue 11: a request (one unit of work) against the same request written by hand and with the best peer.
+    *(Target(w, "archipy_lite unit_of_work", "SQLAlchemy ORM", 1.0) for w in ("request", "request_async")),
+    *(Target(w, "archipy_lite unit_of_work", "advanced-alchemy", 1.2) for w in ("request", "request_async")),
+    # One lookup per call outside any unit, against `with Session(engine)` per lookup (issue 11 asks >= 0.9x;
+    # the earlier 0.95x target is kept, and is the stricter of the two).
     *(
         Target(w, "archipy_lite adapter", "SQLAlchemy ORM", 0.95)
         for w in ("get", "get_async", "create", "create_async")
@@ -161,6 +180,14 @@ def _history(results: dict[str, WorkloadResult]) -> list[str]:
         if workload in results:
             rows.append(f"| {change} | {before:.2f}x | {results[workload].ratio(subject, against):.2f}x |")
     return rows
+
+
+def partial(results: dict[str, WorkloadResult]) -> list[str]:
+    """Targets and tables of the workloads that ran (``--only``)."""
+    lines = [*targets_table(TARGETS, results), ""]
+    for result in results.values():
+        lines += workload_table(result)
+    return lines
 
 
 def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: dict[str, int]) -> str:
@@ -229,7 +256,7 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
             "",
         ]
     lines += [
-        "### 6. Footprint",
+        "### 8. Footprint",
         "",
         "| measurement | value |",
         "|---|---:|",
@@ -256,9 +283,19 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every variant still runs")
     parser.add_argument("--no-write", action="store_true", help="print the report instead of writing the file")
     parser.add_argument("--output", default="docs/performance.md", type=Path)
+    parser.add_argument(
+        "--only", help="comma-separated workloads to run (get,request_async,footprint,...); prints, never writes"
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds (default: 7, smoke: 1)")
     arguments = parser.parse_args()
-    sizes = SMOKE if arguments.smoke else FULL
-    results, extra = run(sizes, arguments.dsn or os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_DSN"))
+    sizes = dict(SMOKE if arguments.smoke else FULL)
+    if arguments.rounds:
+        sizes["rounds"] = arguments.rounds
+    only = set(arguments.only.split(",")) if arguments.only else None
+    results, extra = run(sizes, arguments.dsn or os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_DSN"), only)
+    if only is not None:
+        print("\n".join(partial(results)))
+        return
     report = render(results, extra, sizes)
     if arguments.no_write:
         print(report)

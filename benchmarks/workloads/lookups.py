@@ -10,12 +10,29 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from archipy_lite import unit_of_work
 from benchmarks.context import AsyncUserRepository, Bench, UserRepository
 from benchmarks.schema import TABLE, BenchUser, PlainUser, row
 from benchmarks.timing import Variant, WorkloadResult, measure
 from benchmarks.workloads.shared import SELECT_ONE, SLICES, keys, raw_key, slice_of
 
 # --- 1. get by uuid -------------------------------------------------------------------------------
+
+ONE_UNIT = "archipy_lite adapter, one unit for the run"
+ONE_SESSION = "SQLAlchemy ORM, one Session for the run"
+
+
+def _with_note(result: WorkloadResult, per_slice: int) -> WorkloadResult:
+    """Say what each reference does, and set the two ways of working side by side."""
+    result.note = (
+        "One lookup per call outside any unit: `archipy_lite adapter`, `archipy_lite store` and the"
+        " `SQLAlchemy ORM` reference (`with Session(engine)` per lookup, as a handler doing one lookup"
+        f" writes it). Many lookups in one scope: `{ONE_UNIT}` (`with unit_of_work(adapter)`) and"
+        f" `{ONE_SESSION}` (one `with Session(engine)`); both open their scope once per slice of"
+        f" {per_slice:,} lookups. In one scope, archipy_lite vs SQLAlchemy:"
+        f" **{result.ratio(ONE_UNIT, ONE_SESSION):.2f}x**."
+    )
+    return result
 
 
 def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
@@ -26,8 +43,16 @@ def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> Worklo
     def adapter(part: int) -> Any:
         return keys([bench.adapter.get_by_uuid(BenchUser, uid) for uid in slice_of(all_ids, part, slices)])
 
+    def adapter_in_unit(part: int) -> Any:
+        with unit_of_work(bench.adapter):
+            return keys([bench.adapter.get_by_uuid(BenchUser, uid) for uid in slice_of(all_ids, part, slices)])
+
     def store(part: int) -> Any:
         return keys([bench.store.get(uid) for uid in slice_of(all_ids, part, slices)])
+
+    def orm_one_session(part: int) -> Any:
+        with Session(bench.engine) as session:
+            return keys([session.get(PlainUser, uid) for uid in slice_of(all_ids, part, slices)])
 
     def orm(part: int) -> Any:
         found = []
@@ -57,12 +82,14 @@ def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> Worklo
     variants: dict[str, Variant] = {
         "archipy_lite adapter": adapter,
         "archipy_lite store": store,
+        ONE_UNIT: adapter_in_unit,
         "SQLAlchemy ORM": orm,
+        ONE_SESSION: orm_one_session,
         "SQLAlchemy Core": core,
         "psycopg (raw)": raw,
         "advanced-alchemy": advanced,
     }
-    return measure(
+    result = measure(
         f"1. get by uuid, sync ({lookups:,} lookups in {rows:,} rows)",
         variants,
         reference="SQLAlchemy ORM",
@@ -70,6 +97,7 @@ def get_by_uuid(bench: Bench, *, rows: int, lookups: int, rounds: int) -> Worklo
         loop=bench.loop,
         slices=slices,
     )
+    return _with_note(result, lookups // slices)
 
 
 def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> WorkloadResult:
@@ -80,8 +108,17 @@ def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> 
     async def adapter(part: int) -> Any:
         return keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in slice_of(all_ids, part, slices)])
 
+    async def adapter_in_unit(part: int) -> Any:
+        async with unit_of_work(bench.async_adapter):
+            ids = slice_of(all_ids, part, slices)
+            return keys([await bench.async_adapter.get_by_uuid(BenchUser, uid) for uid in ids])
+
     async def store(part: int) -> Any:
         return keys([await bench.async_store.get(uid) for uid in slice_of(all_ids, part, slices)])
+
+    async def orm_one_session(part: int) -> Any:
+        async with AsyncSession(bench.async_engine) as session:
+            return keys([await session.get(PlainUser, uid) for uid in slice_of(all_ids, part, slices)])
 
     async def orm(part: int) -> Any:
         found = []
@@ -104,11 +141,13 @@ def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> 
     variants: dict[str, Variant] = {
         "archipy_lite adapter": adapter,
         "archipy_lite store": store,
+        ONE_UNIT: adapter_in_unit,
         "SQLAlchemy ORM": orm,
+        ONE_SESSION: orm_one_session,
         "asyncpg (raw)": raw,
         "advanced-alchemy": advanced,
     }
-    return measure(
+    result = measure(
         f"1. get by uuid, async ({lookups:,} lookups in {rows:,} rows)",
         variants,
         reference="SQLAlchemy ORM",
@@ -116,6 +155,7 @@ def get_by_uuid_async(bench: Bench, *, rows: int, lookups: int, rounds: int) -> 
         loop=bench.loop,
         slices=slices,
     )
+    return _with_note(result, lookups // slices)
 
 
 # --- 5. concurrent async lookups -------------------------------------------------------------------

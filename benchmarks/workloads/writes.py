@@ -13,6 +13,16 @@ from benchmarks.schema import COLUMNS, TABLE, BenchUser, PlainUser
 from benchmarks.timing import Variant, WorkloadResult, measure
 from benchmarks.workloads.shared import SLICES, fresh_rows, slice_of
 
+INSERT_ONE = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s)"
+INSERT_ONE_ASYNCPG = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5)"
+
+
+def _check_stored(bench: Bench, expected: int) -> None:
+    """Every variant's rows of the last round are in the table (they all start from a truncated one)."""
+    if (stored := bench.count()) != expected:
+        raise AssertionError(f"expected {expected} rows after the last round, found {stored}")
+
+
 # --- 2. create one row and commit ------------------------------------------------------------------
 
 
@@ -20,90 +30,84 @@ def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool)
     bench.reset_table(0)
     slices = min(SLICES, count)
 
-    def prepared(cls: type) -> Any:
-        def prepare() -> Any:
-            bench.truncate()
-            return [cls(**values) for values in fresh_rows(count)]
+    # Each variant gets the payloads a request would carry and builds its objects in the timed region.
+    def adapter(payloads: list[dict[str, Any]], part: int) -> Any:
+        return len([bench.adapter.create(BenchUser(**values)) for values in slice_of(payloads, part, slices)])
 
-        return prepare
+    def store(payloads: list[dict[str, Any]], part: int) -> Any:
+        return len([bench.store.create(BenchUser(**values)) for values in slice_of(payloads, part, slices)])
 
-    def adapter(users: list[BenchUser], part: int) -> Any:
-        return len([bench.adapter.create(user) for user in slice_of(users, part, slices)])
-
-    def store(users: list[BenchUser], part: int) -> Any:
-        return len([bench.store.create(user) for user in slice_of(users, part, slices)])
-
-    def orm(users: list[PlainUser], part: int) -> Any:
-        for user in slice_of(users, part, slices):
+    def orm(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
             with Session(bench.engine) as session:
-                session.add(user)
+                session.add(PlainUser(**values))
                 session.commit()
-        return len(slice_of(users, part, slices))
+        return len(slice_of(payloads, part, slices))
 
-    def core(values: list[dict[str, Any]], part: int) -> Any:
+    def core(payloads: list[dict[str, Any]], part: int) -> Any:
         statement = insert(TABLE)
-        for item in slice_of(values, part, slices):
+        for values in slice_of(payloads, part, slices):
             with bench.engine.begin() as connection:
-                connection.execute(statement, item)
-        return len(slice_of(values, part, slices))
+                connection.execute(statement, values)
+        return len(slice_of(payloads, part, slices))
 
-    def raw(values: list[dict[str, Any]], part: int) -> Any:
-        sql = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s)"
-        for item in slice_of(values, part, slices):
-            bench.raw.execute(sql, [item[name] for name in COLUMNS])
-        return len(slice_of(values, part, slices))
+    def raw(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
+            bench.raw.execute(INSERT_ONE, [values[name] for name in COLUMNS])
+        return len(slice_of(payloads, part, slices))
 
-    def advanced(users: list[PlainUser], part: int) -> Any:
-        for user in slice_of(users, part, slices):
+    def advanced(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
             with Session(bench.engine) as session:
-                UserRepository(session=session).add(user, auto_commit=True)
-        return len(slice_of(users, part, slices))
+                UserRepository(session=session).add(PlainUser(**values), auto_commit=True)
+        return len(slice_of(payloads, part, slices))
 
-    async def async_adapter(users: list[BenchUser], part: int) -> Any:
-        return len([await bench.async_adapter.create(user) for user in slice_of(users, part, slices)])
+    async def async_adapter(payloads: list[dict[str, Any]], part: int) -> Any:
+        return len(
+            [await bench.async_adapter.create(BenchUser(**values)) for values in slice_of(payloads, part, slices)]
+        )
 
-    async def async_orm(users: list[PlainUser], part: int) -> Any:
-        for user in slice_of(users, part, slices):
+    async def async_orm(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
             async with AsyncSession(bench.async_engine) as session:
-                session.add(user)
+                session.add(PlainUser(**values))
                 await session.commit()
-        return len(slice_of(users, part, slices))
+        return len(slice_of(payloads, part, slices))
 
-    async def async_raw(values: list[dict[str, Any]], part: int) -> Any:
-        sql = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5)"
-        for item in slice_of(values, part, slices):
-            await bench.raw_async.execute(sql, *[item[name] for name in COLUMNS])
-        return len(slice_of(values, part, slices))
+    async def async_raw(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
+            await bench.raw_async.execute(INSERT_ONE_ASYNCPG, *[values[name] for name in COLUMNS])
+        return len(slice_of(payloads, part, slices))
 
-    async def async_advanced(users: list[PlainUser], part: int) -> Any:
-        for user in slice_of(users, part, slices):
+    async def async_advanced(payloads: list[dict[str, Any]], part: int) -> Any:
+        for values in slice_of(payloads, part, slices):
             async with AsyncSession(bench.async_engine) as session:
-                await AsyncUserRepository(session=session).add(user, auto_commit=True)
-        return len(slice_of(users, part, slices))
+                await AsyncUserRepository(session=session).add(PlainUser(**values), auto_commit=True)
+        return len(slice_of(payloads, part, slices))
 
-    def plain_rows() -> Any:
+    def payloads() -> Any:
         bench.truncate()
         return fresh_rows(count)
 
     variants: dict[str, Variant]
     if use_async:
         variants = {
-            "archipy_lite adapter": (prepared(BenchUser), async_adapter),
-            "SQLAlchemy ORM": (prepared(PlainUser), async_orm),
-            "asyncpg (raw)": (plain_rows, async_raw),
-            "advanced-alchemy": (prepared(PlainUser), async_advanced),
+            "archipy_lite adapter": (payloads, async_adapter),
+            "SQLAlchemy ORM": (payloads, async_orm),
+            "asyncpg (raw)": (payloads, async_raw),
+            "advanced-alchemy": (payloads, async_advanced),
         }
     else:
         variants = {
-            "archipy_lite adapter": (prepared(BenchUser), adapter),
-            "archipy_lite store": (prepared(BenchUser), store),
-            "SQLAlchemy ORM": (prepared(PlainUser), orm),
-            "SQLAlchemy Core": (plain_rows, core),
-            "psycopg (raw)": (plain_rows, raw),
-            "advanced-alchemy": (prepared(PlainUser), advanced),
+            "archipy_lite adapter": (payloads, adapter),
+            "archipy_lite store": (payloads, store),
+            "SQLAlchemy ORM": (payloads, orm),
+            "SQLAlchemy Core": (payloads, core),
+            "psycopg (raw)": (payloads, raw),
+            "advanced-alchemy": (payloads, advanced),
         }
     flavour = "async" if use_async else "sync"
-    return measure(
+    result = measure(
         f"2. create one row and commit, {flavour} ({count:,} times)",
         variants,
         reference="SQLAlchemy ORM",
@@ -111,6 +115,8 @@ def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool)
         loop=bench.loop,
         slices=slices,
     )
+    _check_stored(bench, count * len(variants))
+    return result
 
 
 # --- 3. bulk create ---------------------------------------------------------------------------------
@@ -119,52 +125,45 @@ def create_and_commit(bench: Bench, *, count: int, rounds: int, use_async: bool)
 def bulk_create(bench: Bench, *, count: int, rounds: int) -> WorkloadResult:
     bench.reset_table(0)
 
-    def entities(cls: type) -> Any:
-        def prepare() -> Any:
-            bench.truncate()
-            return [cls(**values) for values in fresh_rows(count)]
-
-        return prepare
-
-    def plain_rows() -> Any:
+    def payloads() -> Any:
         bench.truncate()
         return fresh_rows(count)
 
-    def adapter(users: list[BenchUser], _part: int) -> Any:
-        return len(bench.adapter.bulk_create(users))
+    def adapter(rows: list[dict[str, Any]], _part: int) -> Any:
+        return len(bench.adapter.bulk_create([BenchUser(**values) for values in rows]))
 
-    def adapter_copy(users: list[BenchUser], _part: int) -> Any:
-        return len(bench.adapter.bulk_copy(users))
+    def adapter_copy(rows: list[dict[str, Any]], _part: int) -> Any:
+        return len(bench.adapter.bulk_copy([BenchUser(**values) for values in rows]))
 
-    def orm(users: list[PlainUser], _part: int) -> Any:
+    def orm(rows: list[dict[str, Any]], _part: int) -> Any:
         with Session(bench.engine) as session:
-            session.add_all(users)
+            session.add_all([PlainUser(**values) for values in rows])
             session.commit()
-        return len(users)
+        return len(rows)
 
-    def core(values: list[dict[str, Any]], _part: int) -> Any:
+    def core(rows: list[dict[str, Any]], _part: int) -> Any:
         with bench.engine.begin() as connection:
-            connection.execute(insert(TABLE), values)
-        return len(values)
+            connection.execute(insert(TABLE), rows)
+        return len(rows)
 
-    def raw_copy(values: list[dict[str, Any]], _part: int) -> Any:
+    def raw_copy(rows: list[dict[str, Any]], _part: int) -> Any:
         with bench.raw.cursor() as cursor, cursor.copy(f"COPY {TABLE.name} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for item in values:
-                copy.write_row([item[name] for name in COLUMNS])
-        return len(values)
+            for values in rows:
+                copy.write_row([values[name] for name in COLUMNS])
+        return len(rows)
 
-    def advanced(users: list[PlainUser], _part: int) -> Any:
+    def advanced(rows: list[dict[str, Any]], _part: int) -> Any:
         with Session(bench.engine) as session:
-            UserRepository(session=session).add_many(users, auto_commit=True)
-        return len(users)
+            UserRepository(session=session).add_many([PlainUser(**values) for values in rows], auto_commit=True)
+        return len(rows)
 
     variants: dict[str, Variant] = {
-        "archipy_lite bulk_create": (entities(BenchUser), adapter),
-        "archipy_lite bulk_copy": (entities(BenchUser), adapter_copy),
-        "SQLAlchemy ORM add_all": (entities(PlainUser), orm),
-        "SQLAlchemy Core executemany": (plain_rows, core),
-        "psycopg COPY (raw)": (plain_rows, raw_copy),
-        "advanced-alchemy add_many": (entities(PlainUser), advanced),
+        "archipy_lite bulk_create": (payloads, adapter),
+        "archipy_lite bulk_copy": (payloads, adapter_copy),
+        "SQLAlchemy ORM add_all": (payloads, orm),
+        "SQLAlchemy Core executemany": (payloads, core),
+        "psycopg COPY (raw)": (payloads, raw_copy),
+        "advanced-alchemy add_many": (payloads, advanced),
     }
     return measure(
         f"3. bulk create {count:,} rows in one transaction",
