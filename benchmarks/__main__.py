@@ -31,6 +31,7 @@ FULL = {
     "stream_rows": 1_000_000,
     "keyset_rows": 100_000,
     "keyset_repeat": 20,
+    "units": 1_000,
     "rounds": 7,
 }
 SMOKE = {
@@ -45,6 +46,7 @@ SMOKE = {
     "stream_rows": 2_000,
     "keyset_rows": 2_000,
     "keyset_repeat": 1,
+    "units": 20,
     "rounds": 1,
 }
 
@@ -62,7 +64,9 @@ def database(dsn: str | None) -> Iterator[str]:
         yield database_dsn
 
 
-def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResult], dict[str, object]]:
+def run(
+    sizes: dict[str, int], dsn: str | None, only: set[str] | None = None
+) -> tuple[dict[str, WorkloadResult], dict[str, object]]:
     loop = asyncio.new_event_loop()
     results: dict[str, WorkloadResult] = {}
     extra: dict[str, object] = {}
@@ -91,24 +95,39 @@ def run(sizes: dict[str, int], dsn: str | None) -> tuple[dict[str, WorkloadResul
                 "concurrent": lambda: workloads.concurrent_lookups(
                     bench, rows=sizes["rows"], tasks=sizes["tasks"], lookups=sizes["task_lookups"], rounds=rounds
                 ),
+                "request": lambda: workloads.requests(
+                    bench, rows=sizes["rows"], units=sizes["units"], rounds=rounds, use_async=False
+                ),
+                "request_async": lambda: workloads.requests(
+                    bench, rows=sizes["rows"], units=sizes["units"], rounds=rounds, use_async=True
+                ),
                 "keyset": lambda: keyset.keyset_against_offset(
                     bench, rows=sizes["keyset_rows"], size=20, repeat=sizes["keyset_repeat"], rounds=rounds
                 ),
             }
             for name, step in steps.items():
+                if only is not None and name not in only:
+                    continue
                 print(f"running {name} ...", flush=True)
                 results[name] = step()
         finally:
             bench.close()
             loop.close()
+    if only is not None and "footprint" not in only:
+        return results, extra
     print("running footprint ...", flush=True)
-    extra["imports"] = import_times(3 if sizes is SMOKE else 7)
+    extra["imports"] = import_times(3 if sizes["rounds"] < 3 else 7)
     with tempfile.TemporaryDirectory() as directory:
         extra["stream"] = stream_memory(Path(directory), sizes["stream_rows"])
     return results, extra
 
 
 TARGETS = [
+    # Issue 11: a request (one unit of work) against the same request written by hand and with the best peer.
+    *(Target(w, "archipy_lite unit_of_work", "SQLAlchemy ORM", 1.0) for w in ("request", "request_async")),
+    *(Target(w, "archipy_lite unit_of_work", "advanced-alchemy", 1.2) for w in ("request", "request_async")),
+    # One lookup per call outside any unit, against `with Session(engine)` per lookup (issue 11 asks >= 0.9x;
+    # the earlier 0.95x target is kept, and is the stricter of the two).
     *(
         Target(w, "archipy_lite adapter", "SQLAlchemy ORM", 0.95)
         for w in ("get", "get_async", "create", "create_async")
@@ -163,6 +182,14 @@ def _history(results: dict[str, WorkloadResult]) -> list[str]:
     return rows
 
 
+def partial(results: dict[str, WorkloadResult]) -> list[str]:
+    """Targets and tables of the workloads that ran (``--only``)."""
+    lines = [*targets_table(TARGETS, results), ""]
+    for result in results.values():
+        lines += workload_table(result)
+    return lines
+
+
 def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: dict[str, int]) -> str:
     imports = extra["imports"]
     stream = extra["stream"]
@@ -178,6 +205,8 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
         "into up to 10 slices that the variants take turns on, so a slow spell of the machine hits them",
         "alike. Times are medians over the rounds; a ratio is the median of the per-round ratios.",
         "Every variant must return the same results, or the run fails.",
+        "Each hand-written reference is the code a competent user writes for the same work: variants",
+        "receive the data a request carries and build their entity objects inside the timed region.",
         "Ratios above 1 mean faster than the reference.",
         "",
         f"- date: {dt.date.today().isoformat()}",
@@ -212,9 +241,17 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
             "  the ORM here. `bulk_create` goes past it by loading batches of 100 rows or more with COPY on",
             "  PostgreSQL (INSERT for tables with rules, row security or views), then marks the objects saved",
             "  as a flush would. `bulk_copy` skips that bookkeeping: the fastest path, objects left untracked.",
-            "- Workloads 1 and 5: outside atomic blocks a lookup is one statement and runs without",
-            "  BEGIN/COMMIT around it (one round trip instead of three); the ORM, Core and advanced-alchemy",
-            "  variants open a transaction per lookup, as `with Session(engine)` does.",
+            "  Every variant builds its 10,000 objects in the timed region (the raw COPY and Core variants",
+            "  build none: they send the request's values), so the two bulk targets, set when objects were",
+            "  built untimed, now also count building entities: the same cost on both sides of `bulk_create`",
+            "  vs the ORM, and a cost only `bulk_copy` pays against raw COPY.",
+            "- Workloads 1 and 5: outside any unit and atomic block a lookup is one statement and runs",
+            "  without BEGIN/COMMIT around it (one round trip instead of three); the ORM, Core and",
+            "  advanced-alchemy variants open a transaction per lookup, as `with Session(engine)` does.",
+            "  Workload 1 also runs all lookups in one scope on both sides (`unit_of_work` against one",
+            "  `Session`): the comparison for code that does many lookups per request.",
+            "- Workload 6 is the request a web handler serves, with the session per request that each",
+            "  library's users write; its targets are the ones the unit-of-work issue (11) set.",
             "- Workload 4: archipy_lite sends the same two statements as the hand-written form (a unique",
             "  NOT NULL sort column gets no tie-breaker), so the two sit at parity and the ratio is noise",
             "  around 1.00x; the count runs a sequential scan that dominates both.",
@@ -227,9 +264,12 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
             "|---|---:|---:|",
             *_history(results),
             "",
+            "The earlier runs built the objects of workloads 2 and 3 outside the timed region; the run above",
+            "builds them inside, which lowers the bulk ratios (the same cost is added to both sides).",
+            "",
         ]
     lines += [
-        "### 6. Footprint",
+        "### 8. Footprint",
         "",
         "| measurement | value |",
         "|---|---:|",
@@ -256,9 +296,19 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every variant still runs")
     parser.add_argument("--no-write", action="store_true", help="print the report instead of writing the file")
     parser.add_argument("--output", default="docs/performance.md", type=Path)
+    parser.add_argument(
+        "--only", help="comma-separated workloads to run (get,request_async,footprint,...); prints, never writes"
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds (default: 7, smoke: 1)")
     arguments = parser.parse_args()
-    sizes = SMOKE if arguments.smoke else FULL
-    results, extra = run(sizes, arguments.dsn or os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_DSN"))
+    sizes = dict(SMOKE if arguments.smoke else FULL)
+    if arguments.rounds:
+        sizes["rounds"] = arguments.rounds
+    only = set(arguments.only.split(",")) if arguments.only else None
+    results, extra = run(sizes, arguments.dsn or os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_DSN"), only)
+    if only is not None:
+        print("\n".join(partial(results)))
+        return
     report = render(results, extra, sizes)
     if arguments.no_write:
         print(report)

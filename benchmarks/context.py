@@ -33,6 +33,11 @@ class AsyncUserRepository(SQLAlchemyAsyncRepository[PlainUser]):
     id_attribute = "uuid"
 
 
+async def _asyncpg_pool(dsn: str, size: int) -> asyncpg.Pool:
+    """Made inside the loop that will use it (the pool binds to the running loop)."""
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=size)
+
+
 @dataclass
 class Bench:
     """Connections to one PostgreSQL database, built the same way for every variant."""
@@ -46,6 +51,7 @@ class Bench:
     async_store: AsyncStore[BenchUser]
     raw: psycopg.Connection[Any]
     raw_async: asyncpg.Connection
+    raw_pool: asyncpg.Pool
     loop: asyncio.AbstractEventLoop
     pool_size: int = 10
 
@@ -71,6 +77,7 @@ class Bench:
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         raw = psycopg.connect(plain, autocommit=True)
         raw_async = loop.run_until_complete(asyncpg.connect(plain))
+        raw_pool = loop.run_until_complete(_asyncpg_pool(plain, pool_size))
         return cls(
             dsn=plain,
             engine=engine,
@@ -81,6 +88,7 @@ class Bench:
             async_store=AsyncStore(async_adapter, BenchUser),
             raw=raw,
             raw_async=raw_async,
+            raw_pool=raw_pool,
             loop=loop,
             pool_size=pool_size,
         )
@@ -88,6 +96,7 @@ class Bench:
     def close(self) -> None:
         self.raw.close()
         self.loop.run_until_complete(self.raw_async.close())
+        self.loop.run_until_complete(self.raw_pool.close())
         self.engine.dispose()
         self.loop.run_until_complete(self.async_engine.dispose())
         self.adapter.session_manager.dispose()

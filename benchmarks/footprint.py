@@ -1,4 +1,4 @@
-"""Workload 6: import time and peak memory while streaming a large SQLite data set.
+"""Workload 8: import time and peak memory while streaming a large SQLite data set.
 
 Both run in fresh child processes so that nothing the parent imported or allocated counts.
 """

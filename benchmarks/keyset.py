@@ -20,7 +20,7 @@ from archipy_lite.models.entities.sqlalchemy.base_entities import BaseEntity
 from benchmarks.context import Bench
 from benchmarks.schema import EPOCH, PlainBase
 from benchmarks.timing import Variant, WorkloadResult, measure
-from benchmarks.workloads import SLICES, _slice
+from benchmarks.workloads.shared import SLICES, slice_of
 
 BY_SCORE = SortDTO(field="score", order="asc")
 _COLUMNS = ("uuid", "created_at", "score", "label")
@@ -88,7 +88,7 @@ def keyset_against_offset(bench: Bench, *, rows: int, size: int, repeat: int, ro
     searches = list(range(repeat))
 
     def times(part: int) -> list[int]:
-        return _slice(searches, part, slices)
+        return slice_of(searches, part, slices)
 
     def keyset(part: int) -> Any:
         out = None
