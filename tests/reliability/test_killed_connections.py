@@ -1,9 +1,12 @@
 """Scenario 2: killed connections and a restarted server.
 
-* ``pg_terminate_backend`` on every pooled backend while a load runs: the calls in flight raise
-  ``DatabaseConnectionError`` (retryable), every call started afterwards succeeds, with no restart or
-  dispose; rows committed are exactly the successful writes (plus, at most, writes whose COMMIT was
-  in flight and whose outcome the client cannot know).
+* ``pg_terminate_backend`` on every pooled backend while a load runs, with ``POOL_PRE_PING=True``:
+  the calls in flight raise ``DatabaseConnectionError`` (retryable), every call started afterwards
+  succeeds, with no restart or dispose; rows committed are exactly the successful writes (plus, at
+  most, writes whose COMMIT was in flight and whose outcome the client cannot know). With the default
+  (only connections idle longer than ``POOL_PRE_PING_IDLE_SECONDS`` are checked) a connection killed
+  while busy fails its next call once, retryably, as in HikariCP: the pre-ping is what turns that
+  into no failure at all, so these tests turn it on.
 * A test-owned cluster is stopped and started again on the same port and data directory: calls fail
   fast with ``DatabaseConnectionError`` while it is down, and the same adapters recover once it is back.
 """
@@ -101,7 +104,7 @@ def check_rows(dsn: str, calls: list[Call]) -> int:
 
 def test_terminated_backends_sync(make_adapter: AdapterFactory, rel_dsn: str, postgres_server_dsn: str) -> None:
     truncate(rel_dsn, "rel_items")
-    adapter = make_adapter("pg", POOL_SIZE=WORKERS + 2)
+    adapter = make_adapter("pg", POOL_SIZE=WORKERS + 2, POOL_PRE_PING=True)
     name = adapter.session_manager.config.APPLICATION_NAME
     store = Store(adapter, Item)
     store.create(Item(label="warm-up"))
@@ -177,7 +180,7 @@ def test_terminated_backends_sync(make_adapter: AdapterFactory, rel_dsn: str, po
 
 async def test_terminated_backends_async(make_adapter: AdapterFactory, rel_dsn: str, postgres_server_dsn: str) -> None:
     truncate(rel_dsn, "rel_items")
-    adapter = make_adapter("pg-async", POOL_SIZE=WORKERS + 2)
+    adapter = make_adapter("pg-async", POOL_SIZE=WORKERS + 2, POOL_PRE_PING=True)
     name = adapter.session_manager.config.APPLICATION_NAME
     store = AsyncStore(adapter, Item)
     await store.create(Item(label="warm-up"))

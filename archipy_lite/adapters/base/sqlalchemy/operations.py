@@ -10,12 +10,12 @@ back when it fails, so no transaction stays open between calls (see ``operation_
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, Executable, Result, ScalarResult, Select, Table, insert, inspect, select
+from sqlalchemy import Connection, Executable, Result, ScalarResult, Select, Table, insert, inspect
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import query_building, sorting
@@ -36,22 +36,18 @@ def is_autocommit(session: Session) -> bool:
     return bool(getattr(session, "autocommit", False))
 
 
-@contextmanager
 def operation_scope(
     session: Session, *, single_statement: bool = False, writes: Sequence[Any] | None = None
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """One adapter call on ``session``: typed errors, and between atomic blocks its own transaction.
 
     ``single_statement``: the call runs exactly one statement (read or write), durable when it
     returns, with no BEGIN/COMMIT round trips. ``writes``: the call saves these objects and commits.
-    Anything else is a read whose transaction ends without a flush. See ``ArchipySession.call``.
+    Anything else is a read whose transaction ends without a flush. See ``calls.Call``.
     """
     if isinstance(session, ArchipySession):
-        with session.call(single_statement=single_statement, writes=writes):
-            yield
-        return
-    with translated_errors():  # pragma: no cover - every adapter session is an ArchipySession
-        yield
+        return session.call(single_statement=single_statement, writes=writes)
+    return translated_errors()  # pragma: no cover - every adapter session is an ArchipySession
 
 
 def _check_entity(entity: Any) -> None:
@@ -60,7 +56,7 @@ def _check_entity(entity: Any) -> None:
 
 def create(session: Session, entity: T) -> T:
     _check_entity(entity)
-    with operation_scope(session, writes=[entity]):
+    with operation_scope(session, writes=[entity], single_statement=query_building.inserts_alone(session, entity)):
         session.add(entity)
         session.flush()  # everything: related objects added by cascade must be inserted too
     return entity
@@ -125,9 +121,9 @@ def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T |
         if not is_autocommit(session) or len(mapper.primary_key) != 1:
             return session.get(entity_type, key, populate_existing=is_autocommit(session))
         # Outside atomic blocks the session outlives the call, so its identity map may be stale: always
-        # re-read. A plain cached SELECT does that with less overhead than get(populate_existing=True).
-        statement = select(entity_type).where(mapper.primary_key[0] == key)
-        found: T | None = session.scalars(statement, execution_options={"populate_existing": True}).first()
+        # re-read. One prepared SELECT per entity does that with less overhead than get(populate_existing=True).
+        statement = query_building.lookup_statement(mapper)
+        found: T | None = session.scalars(statement, {query_building.LOOKUP_KEY: key}).first()
         return found
 
 

@@ -7,8 +7,7 @@ write call raises ``PendingChangesError`` naming it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import inspect
@@ -74,18 +73,19 @@ def _describe(session: Session, obj: Any) -> str:
     return f"{name}({key}) [{', '.join(fields)}]"
 
 
-@contextmanager
-def unsaved_values_kept(session: Session) -> Iterator[None]:
-    """Around a read that refreshes loaded objects: unsaved changes survive it, neither written nor lost.
+def unsaved_values(session: Session) -> list[tuple[Any, dict[str, Any]]] | None:
+    """Before a read that refreshes loaded objects: the unsaved scalar values to put back after it.
 
     A refresh (``populate_existing``) replaces an object's values with the row's; each changed scalar
-    attribute (a column, or a many-to-one reference) is then set again, on top of the fresh row.
+    attribute (a column, or a many-to-one reference) is then set again on top of the fresh row, so
+    an unsaved change is neither written nor lost. None when nothing is changed (the usual case).
     """
     if not session.identity_map._modified:
-        yield
-        return
-    kept = [(obj, _changed_scalars(obj)) for obj in list(session.dirty)]
-    yield
+        return None
+    return [(obj, _changed_scalars(obj)) for obj in list(session.dirty)]
+
+
+def put_back_unsaved(kept: list[tuple[Any, dict[str, Any]]]) -> None:
     for obj, values in kept:
         for key, value in values.items():
             if getattr(obj, key) is not value:

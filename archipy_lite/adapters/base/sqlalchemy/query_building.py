@@ -10,7 +10,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, inspect, select
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
@@ -57,6 +57,38 @@ def loads_in_one_statement(mapper: Mapper[Any]) -> bool:
                 return False
             if relationship.lazy == "joined":
                 pending.append(relationship.mapper)
+    return True
+
+
+LOOKUP_KEY = "archipy_lookup_key"
+
+
+@lru_cache(maxsize=512)
+def lookup_statement(mapper: Mapper[Any]) -> Select[Any]:
+    """``SELECT entity WHERE pk = :key`` refreshing what it loads, built once per entity (single-column keys)."""
+    statement = select(mapper).where(mapper.primary_key[0] == bindparam(LOOKUP_KEY))
+    return statement.execution_options(populate_existing=True)
+
+
+def inserts_alone(session: Any, entity: Any) -> bool:
+    """Whether saving the new ``entity`` is exactly one INSERT (so it needs no BEGIN/COMMIT around it).
+
+    True only for a new object of a single-table mapper with no insert hooks, whose related objects
+    are all saved and unchanged, in a session with no flush hooks: anything else may add statements.
+    """
+    state = inspect(entity)
+    mapper = state.mapper
+    if not state.transient or mapper.inherits is not None or len(mapper.tables) != 1:
+        return False
+    if mapper.dispatch.before_insert or mapper.dispatch.after_insert:
+        return False
+    dispatch = session.dispatch
+    if dispatch.before_flush or dispatch.after_flush or dispatch.after_flush_postexec:
+        return False
+    for related, *_ in mapper.cascade_iterator("save-update", state):
+        related_state = inspect(related)
+        if not related_state.persistent or related_state.modified:
+            return False
     return True
 
 

@@ -15,10 +15,8 @@ Statements that run outside any adapter call (a lazy load, ``session.execute``) 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -27,22 +25,17 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util.concurrency import in_greenlet
 
+from archipy_lite.adapters.base.sqlalchemy.calls import Call
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
 from archipy_lite.adapters.base.sqlalchemy.lazy_loads import AsyncLoadError
-from archipy_lite.adapters.base.sqlalchemy.pending_changes import (
-    refuse_pending_changes,
-    unsaved,
-    unsaved_values_kept,
-)
+from archipy_lite.adapters.base.sqlalchemy.pending_changes import unsaved
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
     Owner,
     Transaction,
     current_owner,
     discard_connection,
     end_call_transaction,
-    rollback_quietly,
 )
-from archipy_lite.models.errors import DatabaseError
 
 if TYPE_CHECKING:
     from archipy_lite.adapters.base.sqlalchemy.units import Unit
@@ -68,9 +61,9 @@ class ArchipySession(Session):
     unit: Unit | None = None
     # Set while an atomic block is open on this session (see transactions.Transaction.begin).
     archipy_transaction: Transaction | None = None
-    _commit_held: bool = False
-    _call_depth: int = 0
-    _nested_write: bool = False
+    commit_is_held: bool = False  # inside a call: flushes are plain flushes, the call commits once
+    call_depth: int = 0
+    nested_write: bool = False
 
     @property
     def autocommit(self) -> bool:
@@ -85,105 +78,40 @@ class ArchipySession(Session):
     def in_call(self, owner: Owner | None = None) -> bool:
         if self.unit is not None:
             return self.unit.guard.holder == (owner or current_owner())
-        return self._call_depth > 0
+        return self.call_depth > 0
 
-    @contextmanager
-    def call(self, *, single_statement: bool = False, writes: Sequence[Any] | None = None) -> Iterator[None]:
+    def call(self, *, single_statement: bool = False, writes: Sequence[Any] | None = None) -> Call:
         """One adapter call: errors typed; outside atomic blocks, also its own short transaction.
 
-        ``single_statement``: exactly one statement, run on a connection in autocommit mode (no
-        BEGIN/COMMIT round trips, no SQLite write lock). ``writes``: the call saves these objects
-        (and their cascades) and commits; the session's other unsaved changes make it raise
-        ``PendingChangesError``. Otherwise the call only reads and its transaction ends without
-        a flush, so it can never write another object's unsaved change.
+        ``single_statement``: exactly one statement, run on a connection in autocommit mode.
+        ``writes``: the call saves these objects (and their cascades) and commits. Otherwise the
+        call only reads. See ``calls.Call``.
         """
-        unit = self.unit
-        if unit is not None:
-            unit.guard.enter(current_owner())
-        nested = unit.guard.depth > 1 if unit is not None else self._call_depth > 0
-        self._call_depth += 1
-        try:
-            if self.autocommit and not nested:
-                with self._own_transaction(single_statement=single_statement, writes=writes):
-                    yield
-            else:
-                # Inside an atomic block, or inside another call (a generator that holds one open):
-                # join it. A write joining a read makes the outer call commit.
-                with translated_errors():
-                    try:
-                        yield
-                    except DatabaseError:
-                        if self.archipy_transaction is not None:
-                            self.archipy_transaction.note_failure()
-                        raise
-                if nested and writes is not None:
-                    self._nested_write = True
-        finally:
-            self._call_depth -= 1
-            if unit is not None:
-                unit.guard.exit()
-
-    @contextmanager
-    def _own_transaction(self, *, single_statement: bool, writes: Sequence[Any] | None) -> Iterator[None]:
-        end_call_transaction(self)  # anything a direct use of the session left behind
-        unit = self.unit
-        if writes is not None:
-            refuse_pending_changes(self, writes)
-            if unit is not None and not unit.wrote:
-                unit.will_write()
-        kept = unsaved_values_kept(self) if writes is None else nullcontext()
-        try:
-            with translated_errors(), self.commit_held(), kept:
-                if single_statement:
-                    if unit is None and self.single_statement_options:
-                        self.connection(execution_options=self.single_statement_options)
-                elif unit is not None:
-                    unit.set_autocommit(False)
-                yield
-                if writes is not None or self._nested_write:
-                    self.commit()
-        except asyncio.CancelledError:
-            discard_connection(self)
-            raise
-        except BaseException:
-            if single_statement:
-                self._recover_autocommit()
-            rollback_quietly(self)
-            raise
-        finally:
-            self._nested_write = False
-            end_call_transaction(self)
-            if unit is not None:
-                unit.set_autocommit(True)
-
-    @contextmanager
-    def commit_held(self) -> Iterator[None]:
-        """Make flushes plain flushes for a while: the caller commits once, at its end."""
-        previous, self._commit_held = self._commit_held, True
-        try:
-            yield
-        finally:
-            self._commit_held = previous
+        return Call(self, single_statement, writes)
 
     def commit(self) -> None:
-        if self.autocommit and not self._commit_held:
+        if self.autocommit and not self.commit_is_held:
             self.flush()  # a user's commit() between atomic blocks: save what is pending, durably
             return
-        with self.commit_held():  # commit() flushes first; that flush must not commit again
+        previous, self.commit_is_held = self.commit_is_held, True  # commit() flushes first: a plain flush
+        try:
             super().commit()
+        finally:
+            self.commit_is_held = previous
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
         if self.is_async_proxy and not in_greenlet():
             raise AsyncLoadError(f"A flush was needed, but {ASYNC_IO_HINT}")
         with translated_errors():
-            if not self.autocommit or self._commit_held:
+            if not self.autocommit or self.commit_is_held:
                 super().flush(objects)
                 return
             # ``get_session().flush()`` between atomic blocks (the tutorial's update): save everything.
             with self.call(writes=unsaved(self)):
                 super().flush(objects)
 
-    def _recover_autocommit(self) -> None:
+    def recover_after_failure(self) -> None:
+        """After a lone statement failed on a connection in autocommit mode (see DialectSupport)."""
         if self.recover_autocommit is None or self.get_transaction() is None:
             return
         try:
@@ -219,8 +147,10 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
     if session.is_async_proxy and not in_greenlet():
         raise AsyncLoadError(f"Loading {_what(state)} needs a query, but {ASYNC_IO_HINT}")
     unit = session.unit
-    if unit is not None and not unit.wrote and _may_write(state) and session.get_transaction() is None:
-        unit.will_write()  # before a connection is chosen for it: writes go to the primary
+    if unit is not None and not unit.wrote and _may_write(state):
+        if unit.on_replica and session.autocommit:
+            end_call_transaction(session)  # an empty autocommit transaction on the replica's connection
+        unit.will_write()  # before a connection is chosen for the statement: writes go to the primary
     if not session.autocommit or session.in_call():
         return None
     with session.call(single_statement=True):

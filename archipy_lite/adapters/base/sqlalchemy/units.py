@@ -204,6 +204,11 @@ class Unit:
         engine: Engine | AsyncEngine = self.manager.engine
         return engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
+    @property
+    def on_replica(self) -> bool:
+        """Whether the connection held now is a replica's."""
+        return self._on_replica
+
     def will_write(self) -> None:
         """A call or block that may write is starting: it, and all after it, use the primary.
 
