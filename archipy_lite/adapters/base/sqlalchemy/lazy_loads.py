@@ -4,8 +4,8 @@ An object whose unit of work (or atomic block) has ended is detached: its loaded
 readable, an unloaded one cannot be fetched. SQLAlchemy raises ``DetachedInstanceError`` there,
 and ``MissingGreenlet`` when async code touches an unloaded attribute. Every mapped class gets
 its attribute loaders wrapped once, when its mapper is configured, so both arrive as
-``LazyLoadError`` subclasses that are still instances of SQLAlchemy's classes (code catching
-those keeps working). Loaded attributes never pass through the wrapper.
+``LazyLoadError`` subclasses with a hint (the SQLAlchemy error stays chained as ``__cause__``).
+Loaded attributes never pass through the wrapper.
 """
 
 from __future__ import annotations
@@ -21,18 +21,12 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from archipy_lite.models.errors import LazyLoadError
 
 
-class DetachedLoadError(LazyLoadError, DetachedInstanceError):  # type: ignore[misc]  # both define `code`
+class DetachedLoadError(LazyLoadError):
     """An unloaded attribute of a detached object was read."""
 
-    def __init__(self, message: str) -> None:
-        LazyLoadError.__init__(self, message)
 
-
-class AsyncLoadError(LazyLoadError, MissingGreenlet):  # type: ignore[misc]  # both define `code`
+class AsyncLoadError(LazyLoadError):
     """Async code read an unloaded attribute: that needs a query, which needs ``await``."""
-
-    def __init__(self, message: str) -> None:
-        LazyLoadError.__init__(self, message)
 
 
 def _hint(owner: str, key: str) -> str:
