@@ -13,6 +13,7 @@ from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAda
 from archipy_lite.cli.demo_models import DEMO_TABLES, DemoPost, DemoUser
 from archipy_lite.cli.output import Printer
 from archipy_lite.cli.targets import Target
+from archipy_lite.compat import render_url
 from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic, on_commit
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
@@ -52,7 +53,7 @@ def run_demo(target: Target, printer: Printer) -> int:
     engine = adapter.session_manager.engine
     started = time.perf_counter()
     printer.line("archipy-lite demo")
-    printer.pairs([("database", engine.url.render_as_string(hide_password=True)), ("chosen by", target.source)])
+    printer.pairs([("database", render_url(engine.url)), ("chosen by", target.source)])
     try:
         _tour(adapter, printer)
     finally:
