@@ -78,7 +78,10 @@ def _copy_failure(exc: Exception, driver: Any, records: list[list[Any]]) -> Exce
     A server error carries its SQLSTATE and is translated like any statement's; without one, the
     connection was lost or the driver refused a value before sending it.
     """
-    if getattr(exc, "sqlstate", None):
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "22021" and has_nul(records, many=True):
+        return nul_error()  # psycopg before 3.3 lets the server refuse NUL bytes in COPY data
+    if sqlstate:
         return exc
     is_closed = getattr(driver, "is_closed", None)  # asyncpg
     closed = is_closed() if callable(is_closed) else driver.closed or driver.broken  # psycopg
