@@ -187,7 +187,7 @@ def test_dataset_build_refuses_dangling_references(tmp_path: Path) -> None:
         "dataset", "build", "geo_models:GeoBase", "geo.sqlite3", "cities.csv", "countries.csv", cwd=tmp_path
     )
     assert result.returncode == 1
-    assert "error:" in result.stdout
+    assert result.stderr.splitlines()[-1].startswith("error: ")
     assert not (tmp_path / "geo.sqlite3").exists()
 
 

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from archipy_lite.cli.failures import run_handler
 from archipy_lite.cli.output import Printer
-from archipy_lite.models.errors import BaseError
 
 
 def _version() -> str:
@@ -63,14 +63,16 @@ def _demo(arguments: argparse.Namespace, printer: Printer) -> int:
     from archipy_lite.cli.demo import run_demo
     from archipy_lite.cli.targets import choose_target
 
-    return run_demo(choose_target(arguments.dsn, arguments.sqlite), printer)
+    arguments.target = choose_target(arguments.dsn, arguments.sqlite)  # lets failures name and explain it
+    return run_demo(arguments.target, printer)
 
 
 def _doctor(arguments: argparse.Namespace, printer: Printer) -> int:
     from archipy_lite.cli.doctor import run_doctor
     from archipy_lite.cli.targets import choose_target
 
-    return run_doctor(choose_target(arguments.dsn, arguments.sqlite, postgres_default=True), printer)
+    arguments.target = choose_target(arguments.dsn, arguments.sqlite, postgres_default=True)
+    return run_doctor(arguments.target, printer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,15 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    printer = Printer()
     if arguments.command is None:
         parser.print_help()
         return 2
-    try:
-        return int(arguments.handler(arguments, printer))
-    except BaseError as error:
-        printer.line(f"error: {type(error).__name__}: {error.message}")
-        return 1
+    return run_handler(arguments.handler, arguments, Printer())
 
 
 def _run(argv: Sequence[str] | None = None) -> None:

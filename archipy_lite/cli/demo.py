@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import BaseSQLAlchemyAdapter
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import PostgresSQLAlchemyAdapter
@@ -55,6 +56,11 @@ def run_demo(target: Target, printer: Printer) -> int:
     printer.line("archipy-lite demo")
     printer.pairs([("database", render_url(engine.url)), ("chosen by", target.source)])
     try:
+        _create_tables(engine)  # the first connection: when it fails there is nothing to clean up
+    except BaseException:
+        adapter.session_manager.dispose()
+        raise
+    try:
         _tour(adapter, printer)
     finally:
         BaseEntity.metadata.drop_all(engine, tables=DEMO_TABLES)
@@ -64,11 +70,12 @@ def run_demo(target: Target, printer: Printer) -> int:
     return 0
 
 
-def _tour(adapter: BaseSQLAlchemyAdapter, printer: Printer) -> None:
-    engine = adapter.session_manager.engine
+def _create_tables(engine: Engine) -> None:
     BaseEntity.metadata.drop_all(engine, tables=DEMO_TABLES)
     BaseEntity.metadata.create_all(engine, tables=DEMO_TABLES)
 
+
+def _tour(adapter: BaseSQLAlchemyAdapter, printer: Printer) -> None:
     printer.heading("1. Create users and posts (autocommit, one batched INSERT for the users)")
     users = adapter.bulk_create(
         [DemoUser(username=name, email=f"{name}@example.com", full_name=full) for name, full in PEOPLE]
