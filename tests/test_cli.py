@@ -88,6 +88,7 @@ def test_doctor_unreachable_host_fails_fast_without_the_password(tmp_path: Path)
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_doctor_diagnoses_missing_database_and_bad_login(postgres_dsn: str, tmp_path: Path) -> None:
     url = make_url(postgres_dsn)
     missing = url.set(database="archipy_lite_no_such_db", password=PASSWORD).render_as_string(hide_password=False)

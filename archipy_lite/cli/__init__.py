@@ -6,17 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
+from archipy_lite._version import installed_version
 from archipy_lite.cli.failures import run_handler
 from archipy_lite.cli.output import Printer
-
-
-def _version() -> str:
-    try:
-        return version("archipy-lite")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-        return "unknown"
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archipy-lite", description="Ports-and-adapters persistence for PostgreSQL and SQLite."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
