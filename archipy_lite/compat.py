@@ -16,6 +16,11 @@ from sqlalchemy import Select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.orm.state import InstanceState
+from sqlalchemy.util import concurrency
+
+# Runs a coroutine from sync code inside greenlet_spawn. 2.1 names it await_; await_only, 2.0's only
+# name, stays as an alias until 2.2 deprecates it.
+await_ = concurrency.await_ if hasattr(concurrency, "await_") else concurrency.await_only
 
 # 2.1 percent-decodes the database part of a URL string and escapes it when rendering; 2.0 does neither.
 URL_DATABASE_IS_ESCAPED: bool = make_url("sqlite:///%41").database == "A"

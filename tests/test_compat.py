@@ -99,3 +99,12 @@ def test_flushed_states_lists_what_the_transaction_updated() -> None:
         assert updated in flushed
         assert untouched not in flushed
     engine.dispose()
+
+
+async def test_await_runs_a_coroutine_from_sync_code_in_a_greenlet() -> None:
+    from sqlalchemy.util import greenlet_spawn
+
+    async def answer() -> int:
+        return 42
+
+    assert await greenlet_spawn(lambda: compat.await_(answer())) == 42
