@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str  # read from the installed distribution on first use (see _version)
+
     from archipy_lite.adapters.base.sqlalchemy.atomic import Atomic, atomic, on_commit
     from archipy_lite.adapters.base.sqlalchemy.unit_of_work import UnitOfWork, unit_of_work
 
@@ -21,6 +23,10 @@ __all__ = ["Atomic", "UnitOfWork", "atomic", "on_commit", "unit_of_work"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from archipy_lite._version import installed_version
+
+        return installed_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'archipy_lite' has no attribute {name!r}")

@@ -16,9 +16,12 @@ import asyncio
 import os
 import shutil
 import tempfile
+import warnings
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import exc as sa_exc
 
 from archipy_lite.adapters.base.sqlalchemy.registry import reset_default_session_managers
 from archipy_lite.configs import BaseConfig
@@ -27,6 +30,9 @@ from steps.support.backends import SPECS, FeatureDatabases, PostgresProvider, ba
 
 
 def before_all(context: Any) -> None:
+    # As in pytest (pyproject.toml): any SQLAlchemy warning or deprecation fails the scenario.
+    for category in (sa_exc.SAWarning, sa_exc.SADeprecationWarning, sa_exc.SAPendingDeprecationWarning):
+        warnings.filterwarnings("error", category=category)
     context.loop = asyncio.new_event_loop()
     asyncio.set_event_loop(context.loop)
     context.resources = ExitStack()

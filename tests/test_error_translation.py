@@ -453,13 +453,21 @@ def limited_role(postgres_dsn: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
-            for _ in range(100):
-                if admin.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (role,)).fetchone() == (
-                    0,
-                ):
-                    break
-                time.sleep(0.02)
+        wait_until_disconnected(postgres_dsn, role)
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             admin.execute(f'DROP ROLE "{role}"')  # type: ignore[arg-type]
+
+
+def wait_until_disconnected(postgres_dsn: str, role: str) -> None:
+    """Wait (2 s at most) until the server has let go of every backend of ``role``.
+
+    A backend leaves pg_stat_activity (and frees its connection slot) a moment after its client hung up.
+    """
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        for _ in range(100):
+            if admin.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (role,)).fetchone() == (0,):
+                return
+            time.sleep(0.02)
 
 
 @pytest.mark.parametrize("name", PG_DRIVERS)
@@ -480,6 +488,7 @@ async def test_too_many_connections(name: str, postgres_dsn: str) -> None:
                 assert isinstance(error, DatabaseResourceExhaustedError | DatabaseConnectionError)
             assert error.retryable
             assert error.__cause__ is not None
+        wait_until_disconnected(postgres_dsn, role)  # the slot is free again once the server says so
         assert (await _call(adapter, text("SELECT current_user"))).scalar_one() == role
         await _dispose(adapter)
 

@@ -183,7 +183,7 @@ def test_bad_input_is_one_line_and_exit_1(
 
 def test_init_twice_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "init"]) == 1
-    assert "already exists" in capsys.readouterr().out
+    assert "already exists" in capsys.readouterr().err  # failures go to stderr
 
 
 def test_unknown_revision_is_a_migration_error(project: Path) -> None:

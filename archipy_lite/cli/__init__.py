@@ -6,17 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
+from archipy_lite._version import installed_version
+from archipy_lite.cli.failures import run_handler
 from archipy_lite.cli.output import Printer
-from archipy_lite.models.errors import BaseError
-
-
-def _version() -> str:
-    try:
-        return version("archipy-lite")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-        return "unknown"
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archipy-lite", description="Ports-and-adapters persistence for PostgreSQL and SQLite."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -63,14 +56,16 @@ def _demo(arguments: argparse.Namespace, printer: Printer) -> int:
     from archipy_lite.cli.demo import run_demo
     from archipy_lite.cli.targets import choose_target
 
-    return run_demo(choose_target(arguments.dsn, arguments.sqlite), printer)
+    arguments.target = choose_target(arguments.dsn, arguments.sqlite)  # lets failures name and explain it
+    return run_demo(arguments.target, printer)
 
 
 def _doctor(arguments: argparse.Namespace, printer: Printer) -> int:
     from archipy_lite.cli.doctor import run_doctor
     from archipy_lite.cli.targets import choose_target
 
-    return run_doctor(choose_target(arguments.dsn, arguments.sqlite, postgres_default=True), printer)
+    arguments.target = choose_target(arguments.dsn, arguments.sqlite, postgres_default=True)
+    return run_doctor(arguments.target, printer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,15 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    printer = Printer()
     if arguments.command is None:
         parser.print_help()
         return 2
-    try:
-        return int(arguments.handler(arguments, printer))
-    except BaseError as error:
-        printer.line(f"error: {type(error).__name__}: {error.message}")
-        return 1
+    return run_handler(arguments.handler, arguments, Printer())
 
 
 def _run(argv: Sequence[str] | None = None) -> None:

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from archipy_lite.cli.output import Printer
 from archipy_lite.models.errors import ConfigurationError, InvalidArgumentError
@@ -23,13 +23,14 @@ def add_dataset_commands(commands: Any) -> None:
     build = actions.add_parser(
         "build",
         help="load CSV files into a data set file",
-        description="Load CSV files (one per table, named <table>.csv, or given with --csv) into a new data set "
-        "file in one transaction; foreign keys are checked at the end and nothing is kept if any fail.",
+        description="Load CSV files (one per table, each named <table>.csv) into a new data set file in one "
+        "transaction; foreign keys are checked at the end and nothing is kept if any fail. Progress goes to "
+        "stderr: redrawn in place on a terminal, otherwise a line every few seconds.",
     )
     build.add_argument("base", help="the data set's declarative base as module:attribute, e.g. myapp.geo:GeoBase")
     build.add_argument("output", type=Path, help="the data set file to write (replaced only on success)")
     build.add_argument("sources", nargs="+", type=Path, help="CSV files, or directories of <table>.csv files")
-    build.add_argument("--batch-size", type=int, default=5000, help="rows per executemany (default 5000)")
+    build.add_argument("--batch-size", type=_positive_int, default=5000, help="rows per executemany (default 5000)")
     build.set_defaults(handler=_build)
 
     dump = actions.add_parser("dump", help="write every table of a data set file to CSV")
@@ -41,6 +42,16 @@ def add_dataset_commands(commands: Any) -> None:
     info = actions.add_parser("info", help="describe a data set file: tables, row counts, size, checksum")
     info.add_argument("input", type=Path, help="the data set file (opened read-only)")
     info.set_defaults(handler=_info)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def load_base(reference: str) -> Any:
@@ -56,27 +67,37 @@ def load_base(reference: str) -> Any:
     finally:
         sys.path.pop(0)
     base = getattr(module, attribute, None)
-    if base is None or not hasattr(base, "dataset"):
+    dataset = getattr(base, "dataset", None)
+    if dataset is None or getattr(dataset, "base", None) is not base:  # a model class reaches .dataset too
         raise InvalidArgumentError(f"{reference!r} is not a data set base (made with DataSet.create)")
     return base
 
 
 class ProgressLine:
-    """A one-line progress display on stderr, redrawn in place when stderr is a terminal."""
+    """Progress of a load on stderr: redrawn in place on a terminal, else a line every ``interval`` seconds.
 
-    def __init__(self) -> None:
-        self.interactive = sys.stderr.isatty()
-        self.started = time.perf_counter()
+    The line for a finished source is always written, so logs show every table's count and rate.
+    """
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 5.0) -> None:
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self.interval = interval
+        self.started = self.last_line = time.perf_counter()
 
     def __call__(self, progress: Any) -> None:
-        rate = progress.rows / max(time.perf_counter() - self.started, 1e-9)
+        now = time.perf_counter()
+        rate = progress.rows / max(now - self.started, 1e-9)
         text = f"{progress.table:<24} {progress.rows:>12,} rows  {rate:>10,.0f} rows/s"
         if progress.done:
-            sys.stderr.write(("\r" if self.interactive else "") + text + "  done\n")
-            self.started = time.perf_counter()
+            self.stream.write(("\r" if self.interactive else "") + text + "  done\n")
+            self.started = self.last_line = now
         elif self.interactive:
-            sys.stderr.write("\r" + text)
-        sys.stderr.flush()
+            self.stream.write("\r" + text)
+        elif now - self.last_line >= self.interval:
+            self.stream.write(text + "\n")
+            self.last_line = now
+        self.stream.flush()
 
 
 def _csv_files(sources: list[Path]) -> list[Path]:
@@ -109,14 +130,21 @@ def _build(arguments: argparse.Namespace, printer: Printer) -> int:
     return 0
 
 
+def _existing_file(path: Path) -> Path:
+    if not path.exists():
+        raise InvalidArgumentError(f"{path} does not exist")
+    if not path.is_file():
+        raise InvalidArgumentError(f"{path} is not a file")
+    return path
+
+
 def _dump(arguments: argparse.Namespace, printer: Printer) -> int:
     from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
     from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
     from archipy_lite.datasets import dump_dataset
 
     base = load_base(arguments.base)
-    if not arguments.input.is_file():
-        raise InvalidArgumentError(f"{arguments.input} does not exist")
+    _describe_data_set(_existing_file(arguments.input))  # a clear error for a file that is not one
     config = SQLiteSQLAlchemyConfig.from_values(DATABASE=str(arguments.input), READ_ONLY=True)
     adapter = SQLiteSQLAlchemyAdapter(orm_config=config)
     try:
@@ -129,11 +157,32 @@ def _dump(arguments: argparse.Namespace, printer: Printer) -> int:
 
 
 def _info(arguments: argparse.Namespace, printer: Printer) -> int:
-    path: Path = arguments.input
-    if not path.is_file():
-        raise InvalidArgumentError(f"{path} does not exist")
+    path = _existing_file(arguments.input)
+    tables, version, journal = _describe_data_set(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    uri = f"{path.resolve().as_uri()}?mode=ro"
+    printer.line(str(path))
+    printer.pairs(
+        [
+            ("size", f"{path.stat().st_size:,} bytes"),
+            ("sha256", digest),
+            ("journal mode", journal),
+            ("sqlite", version),
+        ]
+    )
+    printer.heading("Tables")
+    printer.table(["table", "rows"], [(name, f"{count:,}") for name, count in tables])
+    return 0
+
+
+def _describe_data_set(path: Path) -> tuple[list[tuple[str, int]], str, str]:
+    """Tables with their row counts, the SQLite version and the journal mode of the file, opened read-only."""
+    try:
+        return _describe(f"{path.resolve().as_uri()}?mode=ro")
+    except sqlite3.DatabaseError as error:
+        raise InvalidArgumentError(f"{path} is not a SQLite data set ({error})") from error
+
+
+def _describe(uri: str) -> tuple[list[tuple[str, int]], str, str]:
     with sqlite3.connect(uri, uri=True) as connection:
         names = [
             name
@@ -145,15 +194,4 @@ def _info(arguments: argparse.Namespace, printer: Printer) -> int:
         version = connection.execute("SELECT sqlite_version()").fetchone()[0]
         journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
     connection.close()
-    printer.line(str(path))
-    printer.pairs(
-        [
-            ("size", f"{path.stat().st_size:,} bytes"),
-            ("sha256", digest),
-            ("journal mode", journal),
-            ("sqlite", version),
-        ]
-    )
-    printer.heading("Tables")
-    printer.table(["table", "rows"], [(name, f"{count:,}") for name, count in counts])
-    return 0
+    return counts, version, journal

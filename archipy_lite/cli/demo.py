@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from archipy_lite.adapters.base.sqlalchemy.adapters import BaseSQLAlchemyAdapter
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import PostgresSQLAlchemyAdapter
@@ -13,6 +14,7 @@ from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAda
 from archipy_lite.cli.demo_models import DEMO_TABLES, DemoPost, DemoUser
 from archipy_lite.cli.output import Printer
 from archipy_lite.cli.targets import Target
+from archipy_lite.compat import render_url
 from archipy_lite.helpers.decorators.sqlalchemy_atomic import atomic, on_commit
 from archipy_lite.models.dtos.pagination_dto import PaginationDTO
 from archipy_lite.models.dtos.sort_dto import SortDTO
@@ -52,7 +54,12 @@ def run_demo(target: Target, printer: Printer) -> int:
     engine = adapter.session_manager.engine
     started = time.perf_counter()
     printer.line("archipy-lite demo")
-    printer.pairs([("database", engine.url.render_as_string(hide_password=True)), ("chosen by", target.source)])
+    printer.pairs([("database", render_url(engine.url)), ("chosen by", target.source)])
+    try:
+        _create_tables(engine)  # the first connection: when it fails there is nothing to clean up
+    except BaseException:
+        adapter.session_manager.dispose()
+        raise
     try:
         _tour(adapter, printer)
     finally:
@@ -63,11 +70,12 @@ def run_demo(target: Target, printer: Printer) -> int:
     return 0
 
 
-def _tour(adapter: BaseSQLAlchemyAdapter, printer: Printer) -> None:
-    engine = adapter.session_manager.engine
+def _create_tables(engine: Engine) -> None:
     BaseEntity.metadata.drop_all(engine, tables=DEMO_TABLES)
     BaseEntity.metadata.create_all(engine, tables=DEMO_TABLES)
 
+
+def _tour(adapter: BaseSQLAlchemyAdapter, printer: Printer) -> None:
     printer.heading("1. Create users and posts (autocommit, one batched INSERT for the users)")
     users = adapter.bulk_create(
         [DemoUser(username=name, email=f"{name}@example.com", full_name=full) for name, full in PEOPLE]

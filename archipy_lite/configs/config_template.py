@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
+from archipy_lite import compat
 from archipy_lite.configs import hosts
 from archipy_lite.configs.config_base import ConfigModel, IsolationLevel, SQLAlchemyConfig
 from archipy_lite.configs.secrets import MASK, conceal, reveal
@@ -194,7 +195,7 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
         """Split a DSN into field values; raise ValueError (without the DSN) when it is unusable."""
         dsn, host_list = hosts.split_dsn_authority(dsn)
         try:
-            url = make_url(dsn)
+            url = compat.parse_url(dsn)
             port = url.port
         except (ArgumentError, ValueError):
             raise ValueError("is not a valid URL (expected postgresql[+driver]://user:password@host:port/db)") from None
@@ -209,9 +210,7 @@ class PostgresSQLAlchemyConfig(SQLAlchemyConfig):
             components["ASYNC_DRIVER_NAME"] = url.drivername
         elif url.drivername != "postgresql":
             raise ValueError(f"driver {url.drivername!r} is not supported")
-        # SQLAlchemy unquotes the user name and password but not the database; libpq unquotes all three.
-        database = unquote(url.database) if url.database else url.database
-        present = {"HOST": url.host, "PORT": port, "DATABASE": database, "USERNAME": url.username}
+        present = {"HOST": url.host, "PORT": port, "DATABASE": url.database, "USERNAME": url.username}
         components.update({key: value for key, value in present.items() if value is not None})
         if url.password is not None:
             components["PASSWORD"] = str(url.password)

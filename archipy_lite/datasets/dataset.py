@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, registry
 
 from archipy_lite.adapters.base.sqlalchemy.registry import dialect_for
 from archipy_lite.adapters.base.sqlalchemy.session_managers import SessionManager
@@ -59,7 +59,14 @@ class DataSet:
             if name.lower() in cls._registry:
                 raise ConfigurationError(f"Data set {name!r} already exists", details={"dataset": name})
             class_name = "".join(part.capitalize() for part in name.split("_")) + "Base"
-            namespace = {"__module__": __name__, "metadata": MetaData(), "__doc__": f"Models of data set {name!r}."}
+            metadata = MetaData()
+            namespace = {
+                "__module__": __name__,
+                "__doc__": f"Models of data set {name!r}.",
+                # Its own registry: SQLAlchemy 2.1 would otherwise inherit DataSetBase's, shared by all data sets.
+                "registry": registry(metadata=metadata),
+                "metadata": metadata,
+            }
             base: type[DataSetBase] = type(class_name, (DataSetBase, DeclarativeBase), namespace)
             dataset = cls(name, base)
             base.dataset = dataset

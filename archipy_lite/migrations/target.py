@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from archipy_lite.compat import parse_url, render_url
 from archipy_lite.configs.base_config import BaseConfig
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.migrations.settings import DatabaseKind, MigrationSettings
@@ -37,13 +37,13 @@ class DatabaseTarget:
     def describe(self) -> str:
         """A log-safe description (no password)."""
         url = self.config.url(async_=self.use_async)  # type: ignore[attr-defined]
-        return str(url.render_as_string(hide_password=True))
+        return render_url(url)
 
 
 def target_from_dsn(dsn: str, *, use_async: bool) -> DatabaseTarget:
     """A PostgreSQL or SQLite URL; an async driver in it (``+asyncpg``, ``+aiosqlite``) means async."""
     try:
-        url = make_url(dsn)
+        url = parse_url(dsn)  # the database decoded on SQLAlchemy 2.0 as on 2.1
     except ArgumentError:
         raise InvalidArgumentError("--dsn is not a database URL (postgresql://... or sqlite:///...)") from None
     use_async = use_async or url.get_driver_name() in _ASYNC_DRIVERS

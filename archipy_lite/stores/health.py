@@ -43,7 +43,7 @@ def health_check(port: SQLAlchemyPort) -> HealthReport:
 async def async_health_check(port: AsyncSQLAlchemyPort) -> HealthReport:
     """Async twin of ``health_check``."""
     try:
-        dialect = port.get_session().bind.dialect.name
+        dialect = port.get_session().get_bind().dialect.name
         started = time.perf_counter()
         (await port.execute(text("SELECT 1"))).scalar_one()
         latency = (time.perf_counter() - started) * 1000

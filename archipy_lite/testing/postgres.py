@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from archipy_lite.compat import parse_url, render_url
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -87,7 +89,7 @@ def mask_dsn(dsn: str) -> str:
         The masked DSN, or ``"<unparseable DSN>"`` if it is not a URL (never echoes the input).
     """
     try:
-        return make_url(dsn).render_as_string(hide_password=True)
+        return render_url(parse_url(dsn))
     except (ArgumentError, ValueError):
         return "<unparseable DSN>"
 

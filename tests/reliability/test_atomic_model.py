@@ -303,6 +303,7 @@ def pg_committed(dsn: str) -> Callable[[], list[str]]:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_random_trees_postgres(make_adapter: AdapterFactory, rel_dsn: str) -> None:
     adapter = make_adapter("pg", POOL_SIZE=1)
     check_trees(
@@ -315,6 +316,7 @@ def test_random_trees_postgres(make_adapter: AdapterFactory, rel_dsn: str) -> No
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_random_trees_postgres_async(make_adapter: AdapterFactory, rel_dsn: str) -> None:
     adapter = make_adapter("pg-async", POOL_SIZE=1)
     loop = LoopThread()

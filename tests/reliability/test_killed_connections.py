@@ -262,6 +262,7 @@ async def attempt(adapter: Any) -> tuple[BaseException | None, float]:
     return None, time.monotonic() - began
 
 
+@pytest.mark.slow
 async def test_server_restart(make_adapter: AdapterFactory, cluster: Any) -> None:
     engine = create_engine(libpq_dsn(cluster.dsn).replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
     ReliabilityBase.metadata.create_all(engine)

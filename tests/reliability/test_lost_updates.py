@@ -30,7 +30,7 @@ from . import figures
 from .conftest import AdapterFactory, checked_out, query, truncate
 from .entities import Counter
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 THREADS, PER_THREAD = 8, 100
 TASKS, PER_TASK = 64, 25

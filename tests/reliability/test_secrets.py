@@ -301,6 +301,7 @@ def doctor(tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -
     )
 
 
+@pytest.mark.slow
 def test_doctor_output_hides_the_password(
     secret_server: SecretServer, postgres_server_dsn: str, tmp_path: Path
 ) -> None:

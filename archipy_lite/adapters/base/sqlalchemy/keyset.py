@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Dialect, Select, and_, or_, tuple_
 from sqlalchemy.orm import Session
 
+from archipy_lite import compat
 from archipy_lite.adapters.base.sqlalchemy.cursors import fingerprint_of
 from archipy_lite.adapters.base.sqlalchemy.query_building import runs_alone
 from archipy_lite.adapters.base.sqlalchemy.sorting import SortKey, sort_keys
@@ -58,7 +59,7 @@ class Keyset:
         self.keys = keys
         self.whole_rows = whole_rows
         self._width = len(query.column_descriptions)
-        self._grouped = bool(query._group_by_clauses)
+        self._grouped = bool(compat.group_by_clauses(query))
         self._query = query.add_columns(*(key.column.label(_LABEL.format(i)) for i, key in enumerate(keys)))
         #: Whether a page is one statement (no eager loader queries of its own): no BEGIN/COMMIT needed.
         self.runs_alone = runs_alone(self._query)

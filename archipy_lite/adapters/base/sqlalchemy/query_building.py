@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, inspect, select
 from sqlalchemy.exc import ArgumentError, NoInspectionAvailable
 from sqlalchemy.orm import Mapper
 
+from archipy_lite import compat
 from archipy_lite.models.dtos.pagination_dto import OffsetPaginationDTO, PaginationDTO
 from archipy_lite.models.errors import InvalidArgumentError
 from archipy_lite.models.types.base_types import FilterOperationType
@@ -224,7 +225,7 @@ def apply_pagination(query: Select[Any], pagination: Window | None) -> Select[An
     return query.limit(pagination.page_size).offset(pagination.offset)
 
 
-def count_statement(query: Select[Any]) -> Select[tuple[int]]:
+def count_statement(query: Select[Any]) -> Select[Any]:
     """A cheap COUNT of ``query``'s rows, without ORDER BY or LIMIT.
 
     A plain query becomes ``SELECT count(*) FROM ... WHERE ...`` (what one writes by hand); DISTINCT,
@@ -232,9 +233,7 @@ def count_statement(query: Select[Any]) -> Select[tuple[int]]:
     """
     base = query.order_by(None).limit(None).offset(None)
     distinct_or_grouped = bool(
-        getattr(base, "_distinct", False)
-        or getattr(base, "_group_by_clauses", ())
-        or getattr(base, "_having_criteria", ())
+        compat.is_distinct(base) or compat.group_by_clauses(base) or compat.having_criteria(base)
     )
     if not distinct_or_grouped:
         return base.with_only_columns(func.count(), maintain_column_froms=True)

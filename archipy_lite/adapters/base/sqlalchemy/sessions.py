@@ -25,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util.concurrency import in_greenlet
 
+from archipy_lite import compat
 from archipy_lite.adapters.base.sqlalchemy.calls import Call
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
 from archipy_lite.adapters.base.sqlalchemy.lazy_loads import AsyncLoadError
@@ -124,7 +125,7 @@ class ArchipySession(Session):
         """Values to put back after a rollback: everything loaded for objects the transaction did not
         touch, and only the primary key for the others (so they can still be identified and re-read)."""
         transaction = self.get_transaction()
-        flushed = getattr(transaction, "_dirty", {}) if transaction is not None else {}
+        flushed = compat.flushed_states(transaction) if transaction is not None else {}
         kept: list[tuple[object, dict[str, Any]]] = []
         for state in self.identity_map.all_states():
             instance = state.obj()

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, FromClause, PrimaryKeyConstraint, Select, Table, UniqueConstraint
 
+from archipy_lite import compat
 from archipy_lite.adapters.base.sqlalchemy.query_building import column_of
 from archipy_lite.models.dtos.sort_dto import SortDTO, SortSpec
 from archipy_lite.models.errors import InvalidArgumentError
@@ -111,10 +112,10 @@ def tie_breakers(query: Select[Any]) -> list[Any]:
     The primary keys of every table selected from (all of them for a join); for GROUP BY the
     grouping keys and for DISTINCT the selected columns, the only ones those queries may order by.
     """
-    if getattr(query, "_group_by_clauses", ()):
-        return list(query._group_by_clauses)
-    if getattr(query, "_distinct", False):
-        return [] if getattr(query, "_distinct_on", ()) else list(query.selected_columns)
+    if compat.group_by_clauses(query):
+        return list(compat.group_by_clauses(query))
+    if compat.is_distinct(query):
+        return [] if compat.distinct_on(query) else list(query.selected_columns)
     froms = unjoined_froms(query)
     if froms is None:
         froms = query.get_final_froms()
@@ -123,7 +124,7 @@ def tie_breakers(query: Select[Any]) -> list[Any]:
 
 def unjoined_froms(query: Select[Any]) -> Sequence[FromClause] | None:
     """What ``query`` selects from when it has no joins or explicit FROM (cheap; get_final_froms() compiles)."""
-    if getattr(query, "_setup_joins", ()) or getattr(query, "_from_obj", ()):
+    if compat.has_joins_or_explicit_from(query):
         return None
     return query.columns_clause_froms
 

@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
 
 from archipy_lite.adapters.base.sqlalchemy.error_translation import has_nul, nul_error
 from archipy_lite.adapters.base.sqlalchemy.operations import bulk_create, insert_records
+from archipy_lite.compat import await_
 from archipy_lite.models.errors import DatabaseConnectionError, InvalidArgumentError
 
 T = TypeVar("T")
@@ -47,15 +47,13 @@ def copy_records(connection: Connection, table: Table, columns: list[str], recor
         if dialect.driver == "asyncpg":
             if has_nul(records, many=True):  # refused before sending, as every statement is
                 raise nul_error()
-            await_only(
-                driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)
-            )
+            await_(driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema))
             return
         preparer = dialect.identifier_preparer
         column_list = ", ".join(preparer.quote(name) for name in columns)
         statement = f"COPY {preparer.format_table(table)} ({column_list}) FROM STDIN"
         if dialect.is_async:
-            await_only(_copy_async_psycopg(driver, statement, records))
+            await_(_copy_async_psycopg(driver, statement, records))
         else:
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
                 for record in records:
@@ -78,7 +76,10 @@ def _copy_failure(exc: Exception, driver: Any, records: list[list[Any]]) -> Exce
     A server error carries its SQLSTATE and is translated like any statement's; without one, the
     connection was lost or the driver refused a value before sending it.
     """
-    if getattr(exc, "sqlstate", None):
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "22021" and has_nul(records, many=True):
+        return nul_error()  # psycopg before 3.3 lets the server refuse NUL bytes in COPY data
+    if sqlstate:
         return exc
     is_closed = getattr(driver, "is_closed", None)  # asyncpg
     closed = is_closed() if callable(is_closed) else driver.closed or driver.broken  # psycopg

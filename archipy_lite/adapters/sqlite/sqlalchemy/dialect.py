@@ -51,11 +51,13 @@ class SQLiteDialect:
             connect_args["check_same_thread"] = False  # pooled connections move between threads
         connect_args.update(config.driver_connect_args())
         arguments = {**engine_arguments(config), **pool_arguments(config), "connect_args": connect_args}
+        # Named, not left to SQLAlchemy: before 2.0.38 aiosqlite files got a NullPool (a new connection
+        # per checkout, and the pool settings above rejected).
+        arguments["poolclass"] = AsyncAdaptedQueuePool if async_ else QueuePool
         if config.is_memory:
             # One connection holds the in-memory database; sharing it through a pool of one
             # serialises users instead of giving each thread its own empty database.
             arguments.update(
-                poolclass=AsyncAdaptedQueuePool if async_ else QueuePool,
                 pool_size=1,
                 max_overflow=0,
                 pool_recycle=-1,

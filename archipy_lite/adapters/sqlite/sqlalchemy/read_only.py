@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolResetState
 
+from archipy_lite.compat import await_
 from archipy_lite.models.errors import DatabaseReadOnlyError
 
 _ALWAYS_ALLOWED = frozenset(
@@ -86,7 +87,7 @@ def _in_driver_thread(dbapi_connection: Any, function: Callable[[sqlite3.Connect
         function(dbapi_connection)
         return
     driver = dbapi_connection.driver_connection  # aiosqlite.Connection; sqlite3 checks the thread
-    dbapi_connection.await_(driver._execute(function, driver._conn))
+    await_(driver._execute(function, driver._conn))  # the adapter's own await_ is private (gone in 2.1)
 
 
 def _verify_untouched(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
