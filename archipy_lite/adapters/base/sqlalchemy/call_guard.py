@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from sqlalchemy.util.concurrency import await_only
-
 from archipy_lite.adapters.base.sqlalchemy.transactions import Owner
+from archipy_lite.compat import await_
 
 
 class CallGuard:
@@ -38,7 +37,7 @@ class CallGuard:
                 if self._free is None:
                     self._free = asyncio.Event()
                 self._free.clear()
-                await_only(self._free.wait())
+                await_(self._free.wait())
         else:
             self._lock.acquire()
         self.holder, self._depth = owner, 1

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.util import await_only, greenlet_spawn
+from sqlalchemy.util import greenlet_spawn
 
 from archipy_lite.adapters.base.sqlalchemy.consistency_tokens import ConsistencyTokens
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
@@ -34,6 +34,7 @@ from archipy_lite.adapters.base.sqlalchemy.session_managers import (
     DialectSupport,
     SessionManager,
 )
+from archipy_lite.compat import await_
 
 M = TypeVar("M", bound=BaseSessionManager[Any, Any])
 
@@ -111,7 +112,7 @@ class ReplicaSet(_ReplicaSetBase[SessionManager]):
 
 
 def _sleep_in_greenlet(seconds: float) -> None:
-    await_only(asyncio.sleep(seconds))
+    await_(asyncio.sleep(seconds))
 
 
 class AsyncReplicaSet(_ReplicaSetBase[AsyncSessionManager]):

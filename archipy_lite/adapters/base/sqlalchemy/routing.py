@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.util import await_only
+
+from archipy_lite.compat import await_
 
 if TYPE_CHECKING:
     from archipy_lite.adapters.base.sqlalchemy.replica_sets import AsyncReplicaSet, ReplicaSet
@@ -46,7 +47,7 @@ def replica_engine(manager: BaseSessionManager[Any, Any], token: str | None) -> 
     if found is None:
         return None
     if isinstance(found, AsyncReplicaSet):
-        picked = await_only(found.pick(token))
+        picked = await_(found.pick(token))
         return None if picked is None else picked.sync_engine
     return found.pick(token)
 
