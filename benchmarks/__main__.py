@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import keyset, workloads
+from benchmarks import keyset, replicas, workloads
 from benchmarks.context import Bench
 from benchmarks.footprint import import_times, stream_memory
 from benchmarks.report import Target, targets_table, workload_table
@@ -112,7 +112,14 @@ def run(
                 results[name] = step()
         finally:
             bench.close()
-            loop.close()
+    try:
+        if only is None or "replicas" in only:  # on a primary and a standby of its own
+            print("running replicas ...", flush=True)
+            replica_sizes = dict(replicas.SMOKE if sizes["rows"] == SMOKE["rows"] else replicas.FULL)
+            replica_sizes["rounds"] = min(replica_sizes["rounds"], sizes["rounds"])
+            results["replicas"] = replicas.run_on_own_cluster(replica_sizes, loop)
+    finally:
+        loop.close()
     if only is not None and "footprint" not in only:
         return results, extra
     print("running footprint ...", flush=True)
@@ -252,6 +259,9 @@ def render(results: dict[str, WorkloadResult], extra: dict[str, object], sizes: 
             "  `Session`): the comparison for code that does many lookups per request.",
             "- Workload 6 is the request a web handler serves, with the session per request that each",
             "  library's users write; its targets are the ones the unit-of-work issue (11) set.",
+            "- Workload 9 (read replicas): the primary, the standby and the client share this machine's",
+            "  cores, so a replica adds no capacity here; the figure is the cost of routing reads (one",
+            "  read-only unit of work per read, each picking a replica) and shows both variants agree.",
             "- Workload 4: archipy_lite sends the same two statements as the hand-written form (a unique",
             "  NOT NULL sort column gets no tie-breaker), so the two sit at parity and the ratio is noise",
             "  around 1.00x; the count runs a sequential scan that dominates both.",

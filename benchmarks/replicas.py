@@ -4,8 +4,9 @@
 (``archipy_lite.testing.replicated_cluster``) and prints a markdown table; ``read_heavy`` returns a
 ``WorkloadResult`` for the main runner. Concurrent asyncpg tasks each run reads (an aggregate over a
 range of rows) and, every ``write_every`` reads, one write on the primary. In the replica variant the
-reads go where ``AsyncPostgresReplicaSet.pick()`` says. Both servers share the client's machine, so
+reads go where the unit's routing sends them. Both servers share the client's machine, so
 this measures the routing's cost and the spread of load, not the capacity a second machine would add.
+Reads are read-only units of work, so the routing measured is the library's own (``routing.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from archipy_lite.adapters.base.sqlalchemy.unit_of_work import unit_of_work
 from archipy_lite.adapters.postgres.sqlalchemy.adapters import AsyncPostgresSQLAlchemyAdapter
-from archipy_lite.adapters.postgres.sqlalchemy.replicas import AsyncPostgresReplicaSet
 from archipy_lite.configs import PostgresSQLAlchemyConfig
 from archipy_lite.testing import ReplicatedCluster, replicated_cluster
 from benchmarks.report import workload_table
@@ -49,21 +49,24 @@ def _prepare(cluster: ReplicatedCluster, rows: int) -> str:
 
 
 async def _load(
-    primary: AsyncEngine, replicas: AsyncPostgresReplicaSet | None, sizes: dict[str, int], part: int
+    adapter: AsyncPostgresSQLAlchemyAdapter, *, replica_reads: bool, sizes: dict[str, int], part: int
 ) -> tuple[int, int]:
-    """Every task's reads and writes; returns (rows counted, bytes summed) over all reads."""
+    """Every task's reads and writes, one unit of work each; returns (rows counted, bytes summed).
+
+    With ``replica_reads`` a read is a read-only unit (a replica when one is fit); a write is always
+    a plain unit, on the primary.
+    """
 
     async def task(number: int) -> tuple[int, int]:
         counted = summed = 0
         for read in range(sizes["reads"]):
-            engine = (await replicas.pick() if replicas is not None else None) or primary
             low = (number * 7919 + read * 104729 + part) % (sizes["rows"] - sizes["span"])
-            async with engine.connect() as connection:
-                count, total = (await connection.execute(READ, {"low": low, "span": sizes["span"]})).one()
+            async with unit_of_work(adapter, read_only=replica_reads):
+                count, total = (await adapter.execute(READ, {"low": low, "span": sizes["span"]})).one()
             counted, summed = counted + count, summed + total
             if read % sizes["write_every"] == 0:
-                async with primary.begin() as connection:
-                    await connection.execute(WRITE, {"task": number})
+                async with unit_of_work(adapter):
+                    await adapter.execute(WRITE, {"task": number})
         return counted, summed
 
     outcomes = await asyncio.gather(*(task(number) for number in range(sizes["tasks"])))
@@ -75,26 +78,20 @@ def read_heavy(cluster: ReplicatedCluster, sizes: dict[str, int], loop: asyncio.
     database = _prepare(cluster, sizes["rows"])
     standby = cluster.standby
     assert standby is not None
-    config = PostgresSQLAlchemyConfig(
-        POSTGRES_DSN=cluster.primary.dsn(database),
-        READ_REPLICA_DSNS=[standby.dsn(database)],
-        POOL_SIZE=sizes["tasks"],
-        READ_REPLICA_CHECK_SECONDS=1,
+    fields: dict[str, Any] = {"POSTGRES_DSN": cluster.primary.dsn(database), "POOL_SIZE": sizes["tasks"]}
+    alone = AsyncPostgresSQLAlchemyAdapter(PostgresSQLAlchemyConfig(**fields))
+    routed = AsyncPostgresSQLAlchemyAdapter(
+        PostgresSQLAlchemyConfig(**fields, READ_REPLICA_DSNS=[standby.dsn(database)], READ_REPLICA_CHECK_SECONDS=1)
     )
-    adapter = AsyncPostgresSQLAlchemyAdapter(config)
-    replicas = AsyncPostgresReplicaSet(config)
-
-    async def engine() -> AsyncEngine:
-        return adapter.session_manager.engine
-
-    primary: AsyncEngine = loop.run_until_complete(engine())
     variants: dict[str, Any] = {
-        "primary alone": lambda part: _load(primary, None, sizes, part),
-        "archipy_lite primary + replica": lambda part: _load(primary, replicas, sizes, part),
+        "primary alone": lambda part: _load(alone, replica_reads=False, sizes=sizes, part=part),
+        "archipy_lite primary + replica (read-only units)": lambda part: _load(
+            routed, replica_reads=True, sizes=sizes, part=part
+        ),
     }
     try:
         return measure(
-            f"read-heavy load: {sizes['tasks']} asyncpg tasks x {sizes['reads']} reads of {sizes['span']:,} rows, "
+            f"9. read replicas: {sizes['tasks']} asyncpg tasks x {sizes['reads']} reads of {sizes['span']:,} rows, "
             f"one write per {sizes['write_every']} reads",
             variants,
             reference="primary alone",
@@ -103,8 +100,14 @@ def read_heavy(cluster: ReplicatedCluster, sizes: dict[str, int], loop: asyncio.
             slices=1,
         )
     finally:
-        loop.run_until_complete(replicas.dispose())
-        loop.run_until_complete(adapter.session_manager.dispose())
+        for adapter in (alone, routed):
+            loop.run_until_complete(adapter.session_manager.dispose())
+
+
+def run_on_own_cluster(sizes: dict[str, int], loop: asyncio.AbstractEventLoop) -> WorkloadResult:
+    """Start a primary and a standby, run ``read_heavy`` on them, stop them."""
+    with replicated_cluster() as cluster:
+        return read_heavy(cluster, sizes, loop)
 
 
 def main() -> None:
@@ -114,8 +117,7 @@ def main() -> None:
     sizes = SMOKE if arguments.smoke else FULL
     loop = asyncio.new_event_loop()
     try:
-        with replicated_cluster() as cluster:
-            result = read_heavy(cluster, sizes, loop)
+        result = run_on_own_cluster(sizes, loop)
     finally:
         loop.close()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; both servers and the client on it")
