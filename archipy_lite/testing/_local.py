@@ -42,8 +42,11 @@ _UNPRIVILEGED_USERS: Final = ("postgres", "nobody")
 _STOP_TIMEOUT_SECONDS: Final = 60
 
 
-def _has_tools(directory: Path) -> bool:
-    return all(os.access(directory / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "postgres"))
+SERVER_TOOLS: Final = ("initdb", "pg_ctl", "postgres")
+
+
+def _has_tools(directory: Path, tools: tuple[str, ...]) -> bool:
+    return all(os.access(directory / tool, os.X_OK) for tool in tools)
 
 
 def _version_key(directory: str) -> tuple[int, ...]:
@@ -61,8 +64,8 @@ def _pg_config_bindir() -> Path | None:
     return Path(output.strip()) if returncode == 0 and output.strip() else None
 
 
-def find_local_binaries() -> Path | None:
-    """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, or None.
+def find_local_binaries(tools: tuple[str, ...] = SERVER_TOOLS) -> Path | None:
+    """The directory holding ``tools`` (by default ``initdb``, ``pg_ctl`` and ``postgres``), or None.
 
     Order: ``$ARCHIPY_LITE_TEST_POSTGRES_BIN``, ``initdb`` on ``PATH``, ``pg_config --bindir``,
     then the distribution directories, newest version first.
@@ -78,7 +81,7 @@ def find_local_binaries() -> Path | None:
         candidates.append(bindir)
     for pattern in DISTRIBUTION_DIRECTORIES:
         candidates.extend(Path(found) for found in sorted(glob.glob(pattern), key=_version_key, reverse=True))
-    return next((candidate for candidate in candidates if _has_tools(candidate)), None)
+    return next((candidate for candidate in candidates if _has_tools(candidate, tools)), None)
 
 
 def _unprivileged_user() -> str | None:

