@@ -10,9 +10,9 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from archipy_lite.testing._cluster import run_quietly
 from archipy_lite.testing._local import find_local_binaries
 from archipy_lite.testing.postgres import PostgresUnavailableError
 
@@ -80,23 +80,8 @@ def give_to(path: Path, user: str | None) -> None:
 
 
 def run(command: list[str], *, user: str | None, timeout: float = 90) -> str:
-    """Run a PostgreSQL program; raise RuntimeError with its output when it fails.
-
-    Output goes through a file: pg_ctl's server inherits the descriptors and would keep a pipe open.
-    """
-    with tempfile.TemporaryFile("w+") as out:
-        result = subprocess.run(  # noqa: S603 - fixed executables, no shell
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            check=False,
-            timeout=timeout,
-            user=user,
-        )
-        out.seek(0)
-        output = out.read()
-    if result.returncode != 0:
-        raise RuntimeError(f"{Path(command[0]).name} {' '.join(command[1:])} failed ({result.returncode}):\n{output}")
+    """Run a PostgreSQL program; raise RuntimeError with its output when it fails."""
+    returncode, output = run_quietly(command, user=user, timeout=timeout)
+    if returncode != 0:
+        raise RuntimeError(f"{Path(command[0]).name} {' '.join(command[1:])} failed ({returncode}):\n{output}")
     return output
