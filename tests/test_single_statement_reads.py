@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import ForeignKey, event, text
@@ -98,6 +99,41 @@ async def test_lookups_outside_atomic_skip_the_transaction_and_blocks_keep_their
         stop()
     assert lookups == [True, True]
     assert flags[2:] == [False, True]
+
+
+@pytest.mark.parametrize("db", backend_params(), indirect=True)
+async def test_lookups_inside_atomic_blocks_answer_as_session_get_does(db: Backend) -> None:
+    """Inside a block a lookup reads the row once; an object the block holds is the answer, unsaved changes kept."""
+    first = await db.call(db.adapter.create, new_user("first"))
+    second = await db.call(db.adapter.create, new_user("second"))
+    gone = await db.call(db.adapter.create, new_user("gone"))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(db.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.atomic():
+            loaded = await db.call(db.adapter.get_by_uuid, User, first.uuid)
+            assert loaded is not None
+            assert loaded.username == first.username
+            assert len(statements) == 1  # one SELECT for a row the block has not loaded
+            loaded.full_name = "changed, not saved yet"
+            again = await db.call(db.adapter.get_by_uuid, User, first.uuid)
+            assert again is loaded
+            assert again.full_name == "changed, not saved yet"
+            assert len(statements) == 1  # the block's own object, no query and no refresh
+            assert (await db.call(db.adapter.get_by_uuid, User, second.uuid)).username == second.username
+            await db.call(db.adapter.delete, await db.call(db.adapter.get_by_uuid, User, gone.uuid))
+            assert await db.call(db.adapter.get_by_uuid, User, gone.uuid) is None  # deleted in this block
+            assert await db.call(db.adapter.get_by_uuid, User, uuid4()) is None
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", record)
+    stored = await db.call(db.adapter.get_by_uuid, User, first.uuid)
+    assert stored.full_name == "changed, not saved yet"  # the block saved the change at commit
+    assert await db.call(db.adapter.get_by_uuid, User, gone.uuid) is None
 
 
 @pytest.mark.parametrize("name", ["pg-psycopg", "pg-asyncpg", "pg-psycopg-async"])

@@ -117,12 +117,16 @@ def as_uuid(value: Any) -> UUID:
 def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T | None:
     mapper = query_building.mapper_of(entity_type)
     key = as_uuid(entity_uuid)
+    refresh = is_autocommit(session)
     with operation_scope(session, single_statement=query_building.loads_in_one_statement(mapper)):
-        if not is_autocommit(session) or len(mapper.primary_key) != 1:
-            return session.get(entity_type, key, populate_existing=is_autocommit(session))
-        # Outside atomic blocks the session outlives the call, so its identity map may be stale: always
-        # re-read. One prepared SELECT per entity does that with less overhead than get(populate_existing=True).
-        statement = query_building.lookup_statement(mapper)
+        if len(mapper.primary_key) != 1:
+            return session.get(entity_type, key, populate_existing=refresh)
+        # Inside a transaction an object already loaded is the answer (no query), as with session.get.
+        # Outside, the session outlives the call, so its identity map may be stale: always re-read.
+        if not refresh and mapper.identity_key_from_primary_key([key]) in session.identity_map:
+            return session.get(entity_type, key)
+        # One prepared SELECT per entity: the same rows as session.get with a fraction of its overhead.
+        statement = query_building.lookup_statement(mapper, refresh=refresh)
         found: T | None = session.scalars(statement, {query_building.LOOKUP_KEY: key}).first()
         return found
 

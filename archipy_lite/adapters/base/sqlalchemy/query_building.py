@@ -65,10 +65,13 @@ LOOKUP_KEY = "archipy_lookup_key"
 
 
 @lru_cache(maxsize=512)
-def lookup_statement(mapper: Mapper[Any]) -> Select[Any]:
-    """``SELECT entity WHERE pk = :key`` refreshing what it loads, built once per entity (single-column keys)."""
+def lookup_statement(mapper: Mapper[Any], *, refresh: bool) -> Select[Any]:
+    """``SELECT entity WHERE pk = :key``, built once per entity (single-column keys).
+
+    ``refresh``: overwrite what the session has already loaded for the row (populate_existing).
+    """
     statement = select(mapper).where(mapper.primary_key[0] == bindparam(LOOKUP_KEY))
-    return statement.execution_options(populate_existing=True)
+    return statement.execution_options(populate_existing=True) if refresh else statement
 
 
 def inserts_alone(session: Any, entity: Any) -> bool:
