@@ -123,7 +123,7 @@ def get_by_uuid(session: Session, entity_type: type[T], entity_uuid: Any) -> T |
             return session.get(entity_type, key, populate_existing=refresh)
         # Inside a transaction an object already loaded is the answer (no query), as with session.get.
         # Outside, the session outlives the call, so its identity map may be stale: always re-read.
-        if not refresh and mapper.identity_key_from_primary_key([key]) in session.identity_map:
+        if not refresh and mapper.identity_key_from_primary_key((key,)) in session.identity_map:
             return session.get(entity_type, key)
         # One prepared SELECT per entity: the same rows as session.get with a fraction of its overhead.
         statement = query_building.lookup_statement(mapper, refresh=refresh)
