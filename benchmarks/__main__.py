@@ -178,6 +178,21 @@ _BEFORE = [
         "SQLAlchemy ORM count + page",
     ),
     ("64 tasks: lookups without BEGIN/COMMIT (vs ORM)", "concurrent", 1.24, "archipy_lite adapter", "SQLAlchemy ORM"),
+    # Full run of 2026-11-30 (median of per-round ratios), before lookups in blocks skipped session.get.
+    (
+        "lookups inside atomic blocks: a prepared SELECT instead of session.get (requests, atomic unit vs ORM)",
+        "request",
+        0.88,
+        "archipy_lite unit_of_work(atomic=True)",
+        "SQLAlchemy ORM",
+    ),
+    (
+        "same, async",
+        "request_async",
+        0.87,
+        "archipy_lite unit_of_work(atomic=True)",
+        "SQLAlchemy ORM",
+    ),
 ]
 
 
