@@ -16,6 +16,8 @@ import re
 import sqlite3
 import threading
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -203,6 +205,68 @@ async def test_atomic_unit_is_one_transaction(db: Backend) -> None:
         assert db.manager.in_atomic_block()
     assert ran == ["committed"]
     assert await committed_usernames(db) == {"bob"}
+
+
+@asynccontextmanager
+async def joined_on_demand(db: Backend, **options: Any) -> AsyncIterator[Any]:
+    """A unit of work naming no database: ``db`` joins it at its first call (as under the web middleware)."""
+    unit = unit_of_work(every_database=True, **options)
+    if db.is_async:
+        async with unit:
+            yield unit
+    else:
+        with unit:
+            yield unit
+
+
+async def test_on_commit_waits_for_the_commit_of_a_database_that_joined_on_demand(db: Backend) -> None:
+    ran: list[str] = []
+    with pytest.raises(RuntimeError):
+        async with joined_on_demand(db, atomic=True):
+            await db.call(db.adapter.create, user("alice"))
+            on_commit(lambda: ran.append("never"))
+            raise RuntimeError("roll the unit back")
+    assert ran == []
+    async with joined_on_demand(db, atomic=True):
+        await db.call(db.adapter.create, user("bob"))
+        on_commit(lambda: ran.append("committed"))
+        async with db.atomic():  # a block inside the unit: the same transaction
+            on_commit(lambda: ran.append("committed too"))
+        assert ran == []
+    assert ran == ["committed", "committed too"]
+    assert await committed_usernames(db) == {"bob"}
+
+
+async def test_a_database_joining_a_read_only_unit_on_demand_is_read_only(db: Backend) -> None:
+    alice = await db.call(db.adapter.create, user("alice"))
+    async with joined_on_demand(db, read_only=True):
+        assert (await db.call(db.adapter.get_by_uuid, User, alice.uuid)).username == "alice"
+        with pytest.raises(DatabaseReadOnlyError):
+            await db.call(db.adapter.create, user("bob"))
+    assert await committed_usernames(db) == {"alice"}
+
+
+@pytest.mark.parametrize("db", backend_params(names=FILE_BACKED), indirect=True)  # read from another connection
+async def test_after_an_early_commit_a_database_joining_on_demand_autocommits(db: Backend) -> None:
+    unit = unit_of_work(every_database=True, atomic=True)
+    with pytest.raises(RuntimeError):
+        if db.is_async:
+            async with unit:
+                await unit.commit_async()  # what the middleware does before the response leaves
+                await _first_use_after_the_commit(db)
+        else:
+            with unit:
+                unit.commit()
+                await _first_use_after_the_commit(db)
+    assert await committed_usernames(db) == {"background"}
+
+
+async def _first_use_after_the_commit(db: Backend) -> None:
+    """A background task's first call on ``db``: durable when it returns, whatever follows."""
+    await db.call(db.adapter.create, user("background"))
+    assert not db.manager.in_atomic_block()
+    assert await committed_usernames(db) == {"background"}
+    raise RuntimeError("the task fails later")
 
 
 async def test_atomic_without_a_target_binds_to_the_unit(db: Backend) -> None:

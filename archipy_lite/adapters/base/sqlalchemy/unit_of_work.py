@@ -175,7 +175,9 @@ class UnitOfWork:
         for manager in managers:
             routing.check_token(manager, self.given_token)
         if scope is None:
-            scope = UnitScope(atomic=self.atomic, every_database=self.every_database)
+            scope = UnitScope(
+                atomic=self.atomic, every_database=self.every_database, read_only=self.read_only, token=self.given_token
+            )
             use.token = enter_scope(scope)
         use.scope = scope
         try:
@@ -294,6 +296,8 @@ class _Use:
                 callbacks += level.transaction.close(level, failed=failed)
             finally:
                 unit.guard.exit()
+        if self.token is not None and self.scope.atomic:
+            self.scope.committed = True  # databases joining from now on (background tasks) autocommit
         return callbacks
 
     def close(self, *, failed: bool, discard: bool = False, is_async: bool | None = None) -> None:

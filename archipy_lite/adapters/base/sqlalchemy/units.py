@@ -45,13 +45,20 @@ class UnitScope:
 
     ``atomic``: every unit of the scope runs one transaction, committed when the scope ends.
     ``every_database``: a database first used inside the scope joins it then (the web middleware
-    uses this, so a database swapped in by a test's dependency override still gets a unit).
+    uses this, so a database swapped in by a test's dependency override still gets a unit), with
+    the scope's ``read_only`` and consistency ``token``, and in a transaction while the scope's
+    is still to be committed (not after an early commit: a background task then runs in autocommit).
     """
 
-    def __init__(self, *, atomic: bool = False, every_database: bool = False) -> None:
+    def __init__(
+        self, *, atomic: bool = False, every_database: bool = False, read_only: bool = False, token: str | None = None
+    ) -> None:
         self.units: dict[BaseSessionManager[Any, Any], Unit] = {}
         self.atomic = atomic
         self.every_database = every_database
+        self.read_only = read_only
+        self.token = token
+        self.committed = False  # an atomic scope's transactions have ended (committed or rolled back early)
         self.levels: dict[Unit, Level] = {}  # outermost levels the scope opened (atomic scopes)
         self.joined_on_demand: list[Unit] = []
         self.closed = False
@@ -65,7 +72,7 @@ class UnitScope:
             return unit, False
         unit = Unit(manager, read_only=read_only, token=token)
         self.units[manager] = unit
-        if self.atomic:
+        if self.atomic and not self.committed:
             self.levels[unit] = unit.begin_transaction(owner)  # no I/O: the unit has no connection yet
         return unit, True
 
@@ -85,13 +92,17 @@ def forget_transaction(transaction: Transaction) -> None:
 
 
 def visible_transactions() -> tuple[Transaction, ...]:
-    """Open transactions this thread/task may join: its own, and those of units it shares."""
+    """Open transactions this thread/task may join, innermost last: those of the units it shares
+    (also units that joined on demand, in whatever context they joined), then its own blocks."""
     owner = current_owner()
-    return tuple(
+    scope = current_scope()
+    shared = [] if scope is None else [unit.transaction for unit in scope.units.values() if unit.transaction]
+    remembered = [
         t
         for t in _open_transactions.get()
         if not t.closed and (t.owner == owner or getattr(t.session, "unit", None) is not None)
-    )
+    ]
+    return (*(t for t in shared if not t.closed and t not in remembered), *remembered)
 
 
 def current_scope() -> UnitScope | None:
@@ -110,7 +121,8 @@ def current_unit(manager: BaseSessionManager[Any, Any]) -> Unit | None:
     if unit is not None and not unit.closed:
         return unit
     if scope.every_database and manager.sessions.block() is None:
-        unit, _ = scope.add(manager, current_owner())
+        routing.check_token(manager, scope.token)
+        unit, _ = scope.add(manager, current_owner(), read_only=scope.read_only, token=scope.token)
         scope.joined_on_demand.append(unit)
         return unit
     return None
