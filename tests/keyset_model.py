@@ -38,6 +38,16 @@ class Row(KeysetBase):
     t: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Flagged(KeysetBase):
+    """Boolean sort keys: SQLAlchemy refuses ``<`` and ``>`` next to a bare True or False."""
+
+    __tablename__ = "keyset_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    on: Mapped[bool | None]
+    done: Mapped[bool]
+
+
 COLUMNS = ("a", "b", "c", "t", "id")
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 Values = dict[str, Any]
@@ -61,6 +71,7 @@ async def prepare(db: Backend) -> None:
             KeysetBase.metadata.create_all(engine)
         _created.add(db.name)
     await execute(db, delete(Row))
+    await execute(db, delete(Flagged))
 
 
 async def execute(db: Backend, statement: Any) -> None:

@@ -9,9 +9,11 @@ import base64
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import JSON, bindparam, event, func, insert, select
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from archipy_lite.adapters.base.sqlalchemy import cursors
+from archipy_lite.adapters.base.sqlalchemy.keyset import Keyset
 from archipy_lite.adapters.sqlite.sqlalchemy.adapters import SQLiteSQLAlchemyAdapter
 from archipy_lite.configs.config_template import SQLiteSQLAlchemyConfig
 from archipy_lite.models.dtos.page_dto import Page
@@ -21,7 +23,7 @@ from archipy_lite.models.errors import InvalidArgumentError
 
 from backends import Backend
 from db_checks import backend_params
-from keyset_model import KeysetBase, Row, Values, expected_order, insert_rows, prepare, values
+from keyset_model import Flagged, KeysetBase, Row, Values, execute, expected_order, insert_rows, prepare, values
 
 BY_A_THEN_B = [SortDTO(field="a", order="desc", nulls="last"), SortDTO(field=Row.b, order="asc")]
 
@@ -190,6 +192,64 @@ async def test_a_cursor_is_refused_by_any_other_search(db: Backend) -> None:
         assert caught.value.details["reason"] == "foreign", other
     # The same search built again (another request) accepts it.
     assert len((await page_of(db, CursorPaginationDTO(page_size=4, cursor=token))).items) == 4
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [SortDTO(field="on", order="asc")],
+        [SortDTO(field="on", order="desc", nulls="last")],
+        [SortDTO(field="done", order="desc"), SortDTO(field="id", order="asc")],
+        [SortDTO(field="done", order="asc"), SortDTO(field="on", order="desc", nulls="first")],
+    ],
+)
+async def test_cursors_walk_boolean_sort_keys(db: Backend, sort: list[SortDTO]) -> None:
+    await prepare(db)
+    rows = [{"id": index, "on": (None, True, False)[index % 3], "done": index % 2 == 0} for index in range(1, 12)]
+    await execute(db, insert(Flagged).values(rows))
+    expected = [row["id"] for row in expected_order(rows, sort)]
+
+    async def page(cursor: str | None) -> Page[Any]:
+        found: Page[Any] = await db.call(
+            db.adapter.search_page, Flagged, select(Flagged), CursorPaginationDTO(page_size=3, cursor=cursor), sort
+        )
+        return found
+
+    walked, pages, cursor = [], [], None
+    while True:
+        current = await page(cursor)
+        pages.append(current)
+        walked += [item.id for item in current.items]
+        if current.next_cursor is None:
+            break
+        cursor = current.next_cursor
+    assert walked == expected
+    backwards: list[int] = []
+    cursor = pages[-1].prev_cursor
+    while cursor is not None:
+        current = await page(cursor)
+        backwards = [item.id for item in current.items] + backwards
+        cursor = current.prev_cursor
+    assert backwards + [item.id for item in pages[-1].items] == expected
+
+
+def test_a_cursor_fingerprint_keeps_the_order_of_list_values_and_ignores_that_of_in_lists() -> None:
+    dialect = sqlite_dialect.dialect()
+    by_c = [SortDTO(field="c", order="asc")]
+
+    def fingerprint(query: Any) -> str:
+        return Keyset(Row, query, by_c).fingerprint(dialect)
+
+    def tagged(tags: list[str]) -> Any:
+        return select(Row).where(Row.b == bindparam("tags", tags, type_=JSON))
+
+    assert fingerprint(tagged(["a", "b"])) != fingerprint(tagged(["b", "a"]))  # another search: refused
+    assert fingerprint(select(Row).where(Row.b.in_(["x", "y"]))) == fingerprint(
+        select(Row).where(Row.b.in_(["y", "x"]))
+    )
+    assert fingerprint(select(Row).where(Row.b.in_({"x", "y", "z"}))) == fingerprint(
+        select(Row).where(Row.b.in_(["z", "y", "x"]))
+    )
 
 
 def test_a_cursor_signed_with_another_key_or_too_old_is_refused(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Dialect, Select, and_, or_, tuple_
+from sqlalchemy import ColumnElement, Dialect, Select, and_, literal, or_, tuple_
 from sqlalchemy.orm import Session
 
 from archipy_lite import compat
@@ -70,14 +70,17 @@ class Keyset:
         cache_key = statement._generate_cache_key()
         if cache_key is None:  # a construct SQLAlchemy cannot cache: compile it each time
             compiled = statement.compile(dialect=dialect)
-            return fingerprint_of(compiled.string + _stable(list(compiled.params.values())))
+            params = [(compiled.binds[name].expanding, value) for name, value in compiled.params.items()]
+            return fingerprint_of(compiled.string + _stable(params))
         sql_key = (dialect.name, cache_key.key)
         sql = _compiled_sql.get(sql_key)
         if sql is None:
             if len(_compiled_sql) >= _MAX_COMPILED:
                 _compiled_sql.clear()
             sql = _compiled_sql[sql_key] = str(statement.compile(dialect=dialect))
-        return fingerprint_of(sql + _stable([param.effective_value for param in cache_key.bindparams]))
+        return fingerprint_of(
+            sql + _stable([(param.expanding, param.effective_value) for param in cache_key.bindparams])
+        )
 
     def fetch(
         self,
@@ -119,9 +122,14 @@ def rows_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[
     """
     if len(keys) != len(values):  # pragma: no cover - cursors are checked for arity
         raise InvalidArgumentError("The cursor does not match this search's sort")
+    values = [_comparable(key, value) for key, value in zip(keys, values, strict=True)]
     if _one_row_comparison(keys, values):
         compare = operator.lt if keys[0].descending else operator.gt
-        return compare(tuple_(*(key.column for key in keys)), tuple(values))  # type: ignore[no-any-return]
+        bound = (
+            v if isinstance(v, ColumnElement) else literal(v, key.element.type)
+            for key, v in zip(keys, values, strict=True)
+        )
+        return compare(tuple_(*(key.column for key in keys)), tuple_(*bound))  # type: ignore[no-any-return]
     condition: ColumnElement[bool] | None = None
     for key, value in reversed(list(zip(keys, values, strict=True))):
         beyond = _beyond(key, value)
@@ -133,6 +141,11 @@ def rows_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[
         bound = first.column <= value if first.descending else first.column >= value
         condition = and_(bound, condition)
     return condition
+
+
+def _comparable(key: SortKey, value: Any) -> Any:
+    """``value`` as something ``<`` and ``>`` accept: SQLAlchemy refuses them next to a bare True or False."""
+    return literal(value, key.element.type) if isinstance(value, bool) else value
 
 
 def _one_row_comparison(keys: Sequence[SortKey], values: Sequence[Any]) -> bool:
@@ -157,6 +170,17 @@ def _same(key: SortKey, value: Any) -> ColumnElement[bool]:
     return key.column.is_(None) if value is None else key.column == value  # type: ignore[no-any-return]
 
 
-def _stable(values: list[Any]) -> str:
-    """Parameter values as text that is the same in every process (IN lists may come from sets)."""
-    return repr([sorted(map(repr, value)) if isinstance(value, list | tuple | set) else value for value in values])
+def _stable(params: list[tuple[bool, Any]]) -> str:
+    """Parameter values as text that is the same in every process.
+
+    The order of an IN list (an expanding parameter) and of a set means nothing, and a set's order
+    differs between processes: those are sorted. Any other list (an ARRAY or JSON value) keeps its order.
+    """
+    return repr(
+        [
+            sorted(map(repr, value))
+            if isinstance(value, set | frozenset) or (expanding and isinstance(value, list | tuple))
+            else value
+            for expanding, value in params
+        ]
+    )
