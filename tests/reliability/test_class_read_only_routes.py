@@ -242,6 +242,38 @@ async def test_a_connection_changed_behind_the_library_is_discarded_when_returne
     _cases.append("tampered connection discarded")
 
 
+def remove_authorizer(dbapi_connection: sqlite3.Connection) -> None:
+    dbapi_connection.set_authorizer(None)  # nothing else changed: the pragmas still look right
+
+
+def reopen_writable(shipped: Shipped) -> str:
+    return f"ATTACH DATABASE 'file:{shipped.path}?mode=rw' AS w"
+
+
+async def test_a_connection_whose_authorizer_was_removed_gets_it_back_when_returned(shipped: Shipped) -> None:
+    engine = shipped.adapter.session_manager.engine
+    raw = engine.raw_connection()
+    remove_authorizer(raw.dbapi_connection)
+    raw.close()
+    with engine.connect() as connection, pytest.raises(BaseError):  # the next user of that connection
+        connection.exec_driver_sql("PRAGMA query_only = OFF")
+    with engine.connect() as connection, pytest.raises(BaseError):
+        connection.exec_driver_sql(reopen_writable(shipped))
+
+    async_engine = shipped.async_adapter.session_manager.engine
+    async with async_engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).dbapi_connection.driver_connection
+        await driver._execute(remove_authorizer, driver._conn)
+    async with async_engine.connect() as connection:
+        with pytest.raises(BaseError):
+            await connection.exec_driver_sql("PRAGMA query_only = OFF")
+    async with async_engine.connect() as connection:
+        with pytest.raises(BaseError):
+            await connection.exec_driver_sql(reopen_writable(shipped))
+    assert sha256(shipped.path) == shipped.digest
+    _cases.append("removed authorizer restored")
+
+
 async def test_reads_and_introspection_still_work(shipped: Shipped) -> None:
     assert shipped.adapter.execute(text("SELECT count(*) FROM items")).scalar() == 2
     assert shipped.adapter.execute(text("PRAGMA query_only")).scalar() == 1

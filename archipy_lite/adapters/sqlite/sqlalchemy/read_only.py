@@ -7,7 +7,8 @@ pragma *queries* only, and no database may be attached (which also stops ``VACUU
 attaches its target).
 Temporary tables, views and triggers are refused too: a pooled connection outlives its user, and
 what one user leaves in ``temp`` would act on the next. A connection whose state was changed
-anyway is discarded when it returns to the pool instead of being handed to the next user.
+anyway is discarded when it returns to the pool instead of being handed to the next user, and
+every returning connection gets its authorizer again (sqlite3 cannot tell whether it was removed).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def _verify_untouched(dbapi_connection: Any, _record: Any, state: PoolResetState
     if query_only != (1,) or databases not in (["main"], ["main", "temp"]):
         # Raising here makes the pool close the connection instead of reusing it.
         raise DatabaseReadOnlyError("A read-only SQLite connection was changed; it is discarded, not reused.")
+    # sqlite3 cannot report whether the authorizer was removed (through the raw driver): set it again.
+    _in_driver_thread(dbapi_connection, _lock_down)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
