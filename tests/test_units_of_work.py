@@ -12,6 +12,7 @@ read through a new connection (see ``db_checks``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 import threading
@@ -494,6 +495,48 @@ def test_decorators_refuse_generator_functions() -> None:
         for function in (sync_gen, async_gen):
             with pytest.raises(InvalidArgumentError, match="generator"):
                 decorator(function)
+
+
+def _passed_through(function: Any) -> Any:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+class _Feed:
+    def __call__(self) -> Any:
+        yield 1
+
+
+def test_decorators_refuse_generator_functions_behind_wrappers() -> None:
+    def sync_gen() -> Any:
+        yield 1
+
+    async def async_gen() -> Any:
+        yield 1
+
+    hidden = [_passed_through(sync_gen), _passed_through(async_gen), staticmethod(sync_gen), _Feed()]
+    for decorator in (atomic(kind="sqlite"), unit_of_work(kind="sqlite")):
+        for function in hidden:
+            with pytest.raises(InvalidArgumentError, match="generator"):
+                decorator(function)
+
+
+@pytest.mark.parametrize("db", backend_params(is_async=False), indirect=True)
+async def test_a_decorated_function_that_returns_a_generator_is_refused_when_called(db: Backend) -> None:
+    def rows() -> Any:
+        db.adapter.create(user("never"))  # a generator body: runs only when iterated
+        yield 1
+
+    def hands_out_a_generator() -> Any:  # not a generator function: nothing to see when decorating
+        return rows()
+
+    for decorated in (atomic(db.adapter)(hands_out_a_generator), unit_of_work(db.adapter)(hands_out_a_generator)):
+        with pytest.raises(InvalidArgumentError, match="generator"):
+            decorated()
+    assert await committed_usernames(db) == set()
 
 
 @pytest.mark.parametrize("db", backend_params(is_async=False), indirect=True)

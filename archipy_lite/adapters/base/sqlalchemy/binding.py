@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from archipy_lite.adapters.base.sqlalchemy.registry import default_session_manager
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
@@ -16,13 +17,44 @@ Target = Any  # an adapter (anything with .session_manager), a session manager, 
 
 
 def decorate(function: F, name: str, *, wrap_sync: Callable[[F], F], wrap_async: Callable[[F], F]) -> F:
-    """Wrap a plain or coroutine function; generators run after the call returns, outside the scope: refused."""
-    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
-        raise InvalidArgumentError(
-            f"@{name} cannot decorate the generator function {function.__qualname__}: its body runs after "
-            f"the call returns, outside the block. Use `with {name}(...):` inside the generator instead."
-        )
-    return wrap_async(function) if inspect.iscoroutinefunction(function) else wrap_sync(function)
+    """Wrap a plain or coroutine function; generators run after the call returns, outside the scope: refused.
+
+    Refused when decorating if the function, or what it wraps, is a generator function; a plain
+    function that turns out to return a generator is refused when called (its block rolls back).
+    """
+    if _is_generator_function(function):
+        raise InvalidArgumentError(_generator_message(name, function))
+    if inspect.iscoroutinefunction(function):
+        return wrap_async(function)
+    return wrap_sync(cast("F", _refusing_generators(function, name)))
+
+
+def _is_generator_function(function: Any) -> bool:
+    candidates = [function, inspect.unwrap(function)]
+    if callable(function) and not inspect.isroutine(function) and not inspect.isclass(function):
+        candidates.append(inspect.unwrap(type(function).__call__))  # a callable object: __call__ is the body
+    return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in candidates)
+
+
+def _generator_message(name: str, function: Any) -> str:
+    label = getattr(function, "__qualname__", type(function).__qualname__)
+    return (
+        f"@{name} cannot decorate the generator function {label}: its body runs after "
+        f"the call returns, outside the block. Use `with {name}(...):` inside the generator instead."
+    )
+
+
+def _refusing_generators(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if inspect.isgenerator(result) or inspect.isasyncgen(result):
+            if inspect.isgenerator(result):
+                result.close()
+            raise InvalidArgumentError(_generator_message(name, function))
+        return result
+
+    return checked
 
 
 def resolve(
