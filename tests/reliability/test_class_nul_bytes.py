@@ -21,6 +21,7 @@ from archipy_lite.stores import AsyncStore, Store
 
 from . import figures
 from backends import Backend
+from db_checks import backend_params
 from models import User
 
 BAD = "nul\x00inside"
@@ -46,6 +47,8 @@ ROUTES: dict[str, Callable[[Backend], Any]] = {
     "Core update": lambda db: db.adapter.execute(update(User).values(full_name=BAD)),
     "raw SQL parameter": lambda db: db.adapter.execute(text("SELECT :v AS v"), {"v": BAD}),
     "select where": lambda db: db.adapter.scalars(select(User).where(User.username == BAD)),
+    "a literal in the SQL text": lambda db: db.adapter.execute(text(f"SELECT '{BAD}' AS v")),
+    "a literal in an UPDATE's text": lambda db: db.adapter.execute(text(f"UPDATE users SET full_name = '{BAD}'")),
 }
 _cases: list[str] = []
 
@@ -61,6 +64,15 @@ async def test_a_nul_character_is_refused_the_same_way_everywhere(db: Backend, r
     full_names = await db.call(db.adapter.scalars, select(User.full_name))
     assert full_names.all() == [None]
     _cases.append(route)
+
+
+@pytest.mark.parametrize("db", backend_params(kind="postgres"), indirect=True)
+async def test_a_character_the_server_cannot_store_is_an_invalid_argument(db: Backend) -> None:
+    """Inside JSON a NUL is an escape (``\\u0000``) the driver sends; PostgreSQL refuses it (22P05)."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        await db.call(db.adapter.execute, text("SELECT CAST(:j AS jsonb) ->> 'k'"), {"j": '{"k": "a\\u0000b"}'})
+    assert caught.value.details == {"sqlstate": "22P05", "reason": "unstorable_character"}
+    _cases.append("a character the server cannot store")
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["statement in the block", "ORM write in a savepoint"])
@@ -88,6 +100,6 @@ def test_figures() -> None:
         17,
         "a NUL character is refused alike by every driver",
         cases=len(_cases),
-        varies=f"{len(ROUTES)} write and read routes; an atomic block carries on",
+        varies=f"{len(ROUTES)} write and read routes (SQL text too); JSON on PostgreSQL; an atomic block carries on",
         backends="all seven",
     )

@@ -258,9 +258,19 @@ def has_nul(parameters: object, *, many: bool) -> bool:
     return False
 
 
-def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
-    if parameters and has_nul(parameters, many=executemany):
+def _refuse_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    if (parameters and has_nul(parameters, many=executemany)) or _NUL in statement:
         raise nul_error()
+
+
+def _refuse_nul_in_sql(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    """For drivers that refuse NULs in parameters themselves: a NUL in the SQL text (a literal)."""
+    if _NUL in statement:
+        raise nul_error()
+
+
+# The server could not store a character of a string (a NUL in JSON text, an encoding mismatch).
+_UNSTORABLE_CHARACTER = frozenset({"22021", "22P05"})
 
 
 def _on_engine_error(context: ExceptionContext) -> None:
@@ -279,6 +289,12 @@ def _on_engine_error(context: ExceptionContext) -> None:
         raise InvalidArgumentError(f"A value could not be sent to the database: {type(original).__name__}.")
     if _refused_nul(context):  # psycopg refused the string: say why, in the words the other drivers use
         raise nul_error()
+    state, _details = _sqlstate(original)
+    if state in _UNSTORABLE_CHARACTER:
+        raise InvalidArgumentError(
+            f"A value could not be stored: {_SQLSTATE_REASON[state]}.",
+            details={"sqlstate": state, "reason": "unstorable_character"},
+        )
     typed = translate_exception(original, is_disconnect=context.is_disconnect)
     if typed is not original:
         raise typed
@@ -317,3 +333,5 @@ def install_error_translation(engine: Engine) -> None:
     event.listen(engine, "do_connect", _on_connect)
     if engine.dialect.driver in _STORES_OR_SENDS_NUL:
         event.listen(engine, "before_cursor_execute", _refuse_nul)
+    else:
+        event.listen(engine, "before_cursor_execute", _refuse_nul_in_sql)
