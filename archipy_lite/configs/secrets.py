@@ -2,7 +2,7 @@
 
 ``PASSWORD`` and ``POSTGRES_DSN`` are secrets by type. Free-form options are secrets by name:
 a DSN query parameter or a ``CONNECT_ARGS`` key such as ``sslpassword``, ``password``,
-``api_token`` or ``client_secret`` (at any depth of nested mappings) is stored as a
+``api_token`` or ``client_secret`` (at any depth of nested mappings and lists) is stored as a
 ``SecretStr``, so reprs, ``str()``, ``model_dump()``, logs, errors and ``archipy-lite doctor``
 show asterisks.
 """
@@ -27,31 +27,35 @@ def is_secret_name(name: object) -> bool:
 
 
 def conceal(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` with every secret-looking entry (nested mappings included) wrapped in ``SecretStr``."""
-    concealed: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            concealed[key] = conceal(value)
-        elif is_secret_name(key) and isinstance(value, str):
-            concealed[key] = SecretStr(value)
-        else:
-            concealed[key] = value
-    return concealed
+    """``values`` with every secret-looking entry wrapped in ``SecretStr``, at any depth of mappings and lists."""
+    return {key: _concealed(value, secret=is_secret_name(key)) for key, value in values.items()}
+
+
+def _concealed(value: Any, *, secret: bool) -> Any:
+    if isinstance(value, Mapping):
+        return conceal(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_concealed(item, secret=secret) for item in value)
+    return SecretStr(value) if secret and isinstance(value, str) else value
 
 
 def reveal(value: Any) -> Any:
-    """The value to hand to a driver: ``SecretStr`` unwrapped, at any depth of mappings."""
+    """The value to hand to a driver: ``SecretStr`` unwrapped, at any depth of mappings and lists."""
     if isinstance(value, SecretStr):
         return value.get_secret_value()
     if isinstance(value, Mapping):
         return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(reveal(item) for item in value)
     return value
 
 
 def masked(value: Any) -> Any:
-    """The value to show a person: secrets replaced by ``***``, at any depth of mappings."""
+    """The value to show a person: secrets replaced by ``***``, at any depth of mappings and lists."""
     if isinstance(value, SecretStr):
         return MASK
     if isinstance(value, Mapping):
         return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked(item) for item in value)
     return value

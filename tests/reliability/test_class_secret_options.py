@@ -66,6 +66,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "CONNECT_ARGS api_token": {"CONNECT_ARGS": {"api_token": SECRET}},
     "CONNECT_ARGS client-secret": {"CONNECT_ARGS": {"client-secret": SECRET}},
     "CONNECT_ARGS nested server_settings token": {"CONNECT_ARGS": {"server_settings": {"x.auth_token": SECRET}}},
+    "CONNECT_ARGS password in a list": {"CONNECT_ARGS": {"options": [{"password": SECRET}]}},
+    "CONNECT_ARGS list of tokens": {"CONNECT_ARGS": {"tokens": [SECRET, SECRET]}},
     "READ_REPLICA_DSNS password": {"READ_REPLICA_DSNS": [f"postgresql://app:{Q}@replica/db?sslpassword={Q}"]},
     "CURSOR_SECRET_KEY": {"CURSOR_SECRET_KEY": f"{SECRET}-signs-cursors-{SECRET}"},
 }
@@ -135,7 +137,11 @@ def revealed(section: PostgresSQLAlchemyConfig) -> list[object]:
     """The values the driver receives, to check it still gets the secret."""
 
     def leaves(value: object) -> list[object]:
-        return [leaf for item in value.values() for leaf in leaves(item)] if isinstance(value, dict) else [value]
+        if isinstance(value, dict):
+            return [leaf for item in value.values() for leaf in leaves(item)]
+        if isinstance(value, list | tuple):
+            return [leaf for item in value for leaf in leaves(item)]
+        return [value]
 
     found: list[object] = []
     for config in (section, *read_replica_configs(section)):
@@ -162,6 +168,10 @@ def test_secret_values_are_secret_str_at_any_depth() -> None:
     config = PostgresSQLAlchemyConfig(CONNECT_ARGS={"a": {"b": {"password": SECRET}}, "keepalives": 1})
     assert isinstance(config.CONNECT_ARGS["a"]["b"]["password"], SecretStr)
     assert config.driver_connect_args() == {"a": {"b": {"password": SECRET}}, "keepalives": 1}
+    listed = PostgresSQLAlchemyConfig(CONNECT_ARGS={"hosts": [{"password": SECRET}], "tokens": (SECRET,)})
+    assert isinstance(listed.CONNECT_ARGS["hosts"][0]["password"], SecretStr)
+    assert isinstance(listed.CONNECT_ARGS["tokens"][0], SecretStr)
+    assert listed.driver_connect_args() == {"hosts": [{"password": SECRET}], "tokens": (SECRET,)}
     count("tests")
 
 
