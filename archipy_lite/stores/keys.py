@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,8 @@ from sqlalchemy import ColumnElement, and_
 
 from archipy_lite.adapters.base.sqlalchemy.query_building import mapper_of
 from archipy_lite.models.errors import InvalidArgumentError, NotFoundError
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,13 @@ def _coerce(model: type[Any], name: str, column: Any, value: Any) -> Any:
         except (ValueError, TypeError):
             raise InvalidArgumentError(f"{value!r} is not a valid UUID", details={"field": name}) from None
     wrong = value is None or (expected is not None and not isinstance(value, expected))
+    if expected is int and isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+        raise InvalidArgumentError(
+            f"{model.__name__}.{name} is an integer key, and {value} is beyond any database integer (64 bits)",
+            details={"field": name},
+        )
+    if expected is date and isinstance(value, datetime):
+        wrong = True  # a datetime is a date to Python, not to the databases (which disagree on matching it)
     if wrong or (expected is int and isinstance(value, bool)):
         kind = expected.__name__ if expected is not None else "a value"
         raise InvalidArgumentError(

@@ -16,12 +16,12 @@ Every case runs on the seven backends of the matrix, sync stores on sync adapter
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Integer, MetaData, String, event, text
+from sqlalchemy import Date, Integer, MetaData, String, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from archipy_lite.models.entities.sqlalchemy.base_entities import UpdatableDeletableEntity, UpdatableEntity
@@ -55,6 +55,12 @@ class Office(KeysBase):
     name: Mapped[str] = mapped_column(String(50))
 
 
+class Holiday(KeysBase):
+    __tablename__ = "cls_date_keys"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
 class Member(UpdatableDeletableEntity):
     __tablename__ = "cls_members"
     email: Mapped[str] = mapped_column(String(100), unique=True)
@@ -69,7 +75,12 @@ class Profile(UpdatableEntity):
 
 # model -> (a key of row 1, the same key spelled otherwise, a key of a missing row, keys of the wrong type)
 KEY_CASES: dict[str, tuple[type[Any], Callable[[int], Any], list[Any]]] = {
-    "integer": (Counter, lambda i: i, ["1", 1.0, True, None, uuid4(), (1, 2)]),
+    "integer": (Counter, lambda i: i, ["1", 1.0, True, None, uuid4(), (1, 2), 2**63, -(2**70)]),
+    "date": (
+        Holiday,
+        lambda i: date(2024, 1, 1) + timedelta(days=i),
+        [datetime(2024, 1, 2), datetime(2024, 1, 2, tzinfo=UTC), "2024-01-02"],
+    ),
     "text": (Currency, lambda i: f"C{i:02d}", [1, None, b"C01", ("C01", "x")]),
     "composite": (Office, lambda i: ("eu", i), ["eu", ("eu",), ("eu", "1"), (1, 1), {"region": "eu"}, None]),
     "uuid": (Member, lambda i: UUID(int=i), ["not-a-uuid", 7, None, (UUID(int=1), 2)]),
@@ -89,6 +100,8 @@ def row(model: type[Any], i: int, **fields: Any) -> Any:
         return Currency(code=f"C{i:02d}", name=f"n{i}", **fields)
     if model is Office:
         return Office(region="eu", number=i, name=f"n{i}", **fields)
+    if model is Holiday:
+        return Holiday(day=date(2024, 1, 1) + timedelta(days=i), name=f"n{i}", **fields)
     return Member(uuid=UUID(int=i), email=f"m{i}@x.org", name=f"n{i}", **fields)
 
 
