@@ -287,6 +287,7 @@ def upsert_rows(
     rows = [column_values(model, entity) for entity in entities]
     if not rows:
         return []
+    _refuse_repeated_keys(model, rows, conflict)
     statement = _upsert_statement(session, model, rows, conflict, update_fields)
     one_statement = query_building.loads_in_one_statement(query_building.mapper_of(model))
     try:
@@ -294,6 +295,22 @@ def upsert_rows(
             return list(session.scalars(statement).all())
     except DatabaseConstraintError as error:
         raise _missing_parent(model, error) from error
+
+
+def _refuse_repeated_keys(model: type[Any], rows: list[dict[str, Any]], conflict: Sequence[str]) -> None:
+    """One statement cannot insert and then update the same row: PostgreSQL refuses it, SQLite keeps the last."""
+    seen: set[tuple[Any, ...]] = set()
+    for row in rows:
+        key = tuple(row.get(name) for name in conflict)
+        if None in key:
+            continue  # NULLs never conflict
+        if key in seen:
+            raise InvalidArgumentError(
+                f"bulk_upsert got two {model.__name__} rows with the same {', '.join(conflict)}: "
+                "merge them before the call (one row per key)",
+                details={"fields": list(conflict)},
+            )
+        seen.add(key)
 
 
 def upsert_one(

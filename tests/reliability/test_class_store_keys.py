@@ -251,6 +251,21 @@ async def test_update_fields_empty_leaves_existing_rows_untouched(
     count("12")
 
 
+@pytest.mark.parametrize("conflict", [["email"], None], ids=["a unique column", "the primary key"])
+async def test_bulk_upsert_refuses_one_key_twice_in_a_batch(db_with_keys: Backend, conflict: list[str] | None) -> None:
+    db = db_with_keys
+    things = store(db, Member)
+    existing = await db.call(things.create, Member(email="ann@x.org", name="original"))
+    twice = {"email": "ann@x.org"} if conflict else {"uuid": existing.uuid, "email": "other@x.org"}
+    batch = [Member(**twice, name="first"), Member(email="new@x.org", name="new"), Member(**twice, name="second")]
+    with pytest.raises(InvalidArgumentError) as caught:
+        await db.call(things.bulk_upsert, batch, conflict=conflict)
+    assert caught.value.details == {"fields": conflict or ["uuid"]}
+    assert (await db.call(things.retrieve, existing.uuid)).name == "original"  # nothing was written
+    assert not await db.call(things.exists, batch[1].uuid)
+    count("12")
+
+
 # --- 14. upsert and replace onto a soft-deleted row ----------------------------------------------------
 
 RESTORING = {
