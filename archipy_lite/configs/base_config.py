@@ -16,11 +16,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
 from archipy_lite.configs.sources import ExpandedSource, sections_in_environment
-from archipy_lite.configs.validation import ConfigurationMeta
 from archipy_lite.models.errors import ConfigurationError
+from archipy_lite.models.validation import TypedModel
 
 
-class BaseConfig(BaseSettings, metaclass=ConfigurationMeta):
+class BaseConfig(BaseSettings, TypedModel):
     """Root settings object; subclass it to add your own sections."""
 
     model_config = SettingsConfigDict(

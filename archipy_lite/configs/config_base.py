@@ -8,16 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from archipy_lite.configs.secrets import conceal, reveal
 from archipy_lite.configs.sources import environment_ignored, section_values
-from archipy_lite.configs.validation import ConfigurationMeta
+from archipy_lite.models.validation import TypedModel
 
 IsolationLevel = Literal["AUTOCOMMIT", "READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
 
 
-class ConfigModel(BaseModel, metaclass=ConfigurationMeta):
+class ConfigModel(TypedModel):
     """Base for configuration sections: raises ConfigurationError instead of ValidationError.
 
     A section with an ``env_section`` name (``POSTGRES_SQLALCHEMY``) built on its own also reads

@@ -17,8 +17,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from archipy_lite.configs.config_template import ConfigModel
-from archipy_lite.configs.validation import ConfigurationMeta
 from archipy_lite.models.errors import ConfigurationError
+from archipy_lite.models.validation import TypedModel
 
 MEMORY = ":memory:"
 ENV_PREFIX = "ARCHIPY_LITE_DATASETS__"
@@ -72,7 +72,7 @@ def as_source(value: Any) -> DataSetSource:
     raise ConfigurationError(f"A data set source must be a path or a mapping, got {type(value).__name__}")
 
 
-class DataSetSettings(BaseSettings, metaclass=ConfigurationMeta):
+class DataSetSettings(BaseSettings, TypedModel):
     """Data set locations from the environment (and ``.env``): ``ARCHIPY_LITE_DATASETS__<NAME>=/path``.
 
     Also a ready configuration object: ``DataSet.configure(DataSetSettings(DATASETS={"geo": "/x.db"}))``.

@@ -7,10 +7,11 @@ argument must not fall back silently to a default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Self
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_settings import BaseSettings, SettingsError
 
@@ -50,6 +51,13 @@ def unknown_arguments(cls: type[Any], arguments: Mapping[str, Any]) -> list[str]
     return [key for key in arguments if not key.startswith("_") and fold(key) not in known]
 
 
+def _refuse_unknown(cls: type[Any], arguments: Mapping[str, Any], error_class: type[BaseError]) -> None:
+    unknown = unknown_arguments(cls, arguments)
+    if unknown:
+        problems = "; ".join(f"{name}: unknown field" for name in unknown)
+        raise error_class(f"Invalid {cls.__name__} configuration: {problems}", details={"fields": unknown})
+
+
 class ConfigurationMeta(ModelMetaclass):
     """Metaclass that reports invalid values as a typed error when a user builds a model.
 
@@ -66,13 +74,45 @@ class ConfigurationMeta(ModelMetaclass):
         if with_sources is not None:
             kwargs = with_sources(kwargs)
         if issubclass(cls, BaseSettings):
-            unknown = unknown_arguments(cls, kwargs)
-            if unknown:
-                problems = "; ".join(f"{name}: unknown field" for name in unknown)
-                raise error_class(f"Invalid {cls.__name__} configuration: {problems}", details={"fields": unknown})
+            _refuse_unknown(cls, kwargs, error_class)
         try:
             return super().__call__(*args, **kwargs)
         except ValidationError as exc:
             raise configuration_error_from(exc, error_class) from None
         except SettingsError as exc:  # e.g. malformed JSON for a nested section in an environment variable
             raise error_class(f"Invalid {cls.__name__} configuration: {exc}") from None
+
+
+@contextmanager
+def _typed_errors(cls: type[Any]) -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as exc:
+        raise configuration_error_from(exc, getattr(cls, "__validation_error__", ConfigurationError)) from None
+
+
+class TypedModel(BaseModel, metaclass=ConfigurationMeta):
+    """A model whose ``model_validate*`` class methods raise the class's typed error too, never echoing input.
+
+    (Values validated as part of a larger model, or by FastAPI for a request body, keep Pydantic's errors.)
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def model_validate(cls, *args: Any, **kwargs: Any) -> Self:
+        given = args[0] if args else kwargs.get("obj")
+        if issubclass(cls, BaseSettings) and isinstance(given, Mapping):
+            _refuse_unknown(cls, given, getattr(cls, "__validation_error__", ConfigurationError))
+        with _typed_errors(cls):
+            return super().model_validate(*args, **kwargs)
+
+    @classmethod
+    def model_validate_json(cls, *args: Any, **kwargs: Any) -> Self:
+        with _typed_errors(cls):
+            return super().model_validate_json(*args, **kwargs)
+
+    @classmethod
+    def model_validate_strings(cls, *args: Any, **kwargs: Any) -> Self:
+        with _typed_errors(cls):
+            return super().model_validate_strings(*args, **kwargs)

@@ -9,6 +9,7 @@ back to a default. ``SortDTO(column=...)`` (ArchiPy's name) sorts by that column
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pkgutil
 from pathlib import Path
@@ -94,6 +95,27 @@ def test_unknown_fields_are_refused_and_named(model: type[BaseModel], arguments:
     for name in arguments:
         assert name in error.details["fields"] or any(str(f).endswith(name) for f in error.details["fields"])
         assert name in str(error)
+    global _cases
+    _cases += 1
+
+
+@pytest.mark.parametrize("route", ["model_validate", "model_validate_json"])
+@pytest.mark.parametrize("model", MODELS, ids=[cls.__name__ for cls in MODELS])
+def test_model_validate_routes_raise_the_same_typed_errors(model: type[BaseModel], route: str) -> None:
+    expected = InvalidArgumentError if issubclass(model, BaseDTO) else ConfigurationError
+    arguments = {"no_such_field": "Zq9-not-echoed"}
+
+    def validate(given: dict[str, Any]) -> Any:
+        if route == "model_validate":
+            return model.model_validate(given)
+        return model.model_validate_json(json.dumps(given))
+
+    with pytest.raises(BaseError) as caught:
+        validate(arguments)
+    error = caught.value
+    assert type(error) is expected, f"{type(error).__name__}: {error}"
+    assert "no_such_field" in error.details["fields"]
+    assert "Zq9" not in f"{error} {error.details}"
     global _cases
     _cases += 1
 

@@ -2,13 +2,13 @@
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from archipy_lite.models.errors import InvalidArgumentError
-from archipy_lite.models.validation import ConfigurationMeta
+from archipy_lite.models.validation import TypedModel
 
 
-class BaseDTO(BaseModel, metaclass=ConfigurationMeta):
+class BaseDTO(TypedModel):
     """Frozen Pydantic model whose bad or unknown fields raise ``InvalidArgumentError`` naming them.
 
     ``SortDTO(colum="name")`` must fail rather than sort by the default column. Subclasses add
