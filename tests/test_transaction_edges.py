@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from archipy_lite import atomic, on_commit
-from archipy_lite.models.errors import DatabaseConnectionError, DatabaseSerializationError
+from archipy_lite.models.errors import DatabaseConnectionError, DatabaseSerializationError, DatabaseTransactionError
 
 from backends import Backend, make_backend
 from db_checks import backend_params, committed_usernames, plain_dsn
@@ -94,6 +94,59 @@ async def test_callbacks_of_a_retried_attempt_are_dropped_and_the_final_ones_run
         work_sync()
     assert called == ["after attempt 2"]
     assert await committed_usernames(db) == {"attempt2"}
+
+
+COMMITS = {
+    "session.commit()": lambda db: db.adapter.get_session().commit(),
+    "text('COMMIT')": lambda db: db.adapter.execute(text("COMMIT")),
+    "text('end;')": lambda db: db.adapter.execute(text("  end;")),
+    "text('ROLLBACK')": lambda db: db.adapter.execute(text("ROLLBACK")),
+    "text('BEGIN')": lambda db: db.adapter.execute(text("BEGIN")),
+}
+
+
+@pytest.mark.parametrize("route", list(COMMITS))
+async def test_a_commit_inside_a_retried_block_is_refused_so_nothing_runs_twice(db: Backend, route: str) -> None:
+    runs: list[int] = []
+
+    async def body() -> None:
+        runs.append(1)
+        await db.call(db.adapter.create, user(f"row{len(runs)}"))
+        await db.call(COMMITS[route], db)  # would commit the block's work early
+        conflict()  # and a retry would then store it a second time
+
+    if db.is_async:
+
+        @atomic(db.adapter, retries=3)
+        async def work() -> None:
+            await body()
+
+        with pytest.raises(DatabaseTransactionError) as caught:
+            await work()
+    else:
+
+        @atomic(db.adapter, retries=3)
+        def work_sync() -> None:
+            _run_sync(body)
+
+        with pytest.raises(DatabaseTransactionError) as caught:
+            work_sync()
+    assert caught.value.details["reason"] == "transaction_control_in_block"
+    assert runs == [1]
+    assert await committed_usernames(db) == set()  # the block rolled back
+    async with db.atomic():  # the connection is fine for the next block
+        await db.call(db.adapter.create, user("after"))
+    assert await committed_usernames(db) == {"after"}
+
+
+def _run_sync(body: Any) -> None:
+    """Drive a coroutine whose awaits are all of plain values (the sync adapter returns at once)."""
+    coroutine = body()
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the body awaited something asynchronous")
 
 
 # --- a block abandoned inside a generator ---------------------------------------------------------

@@ -16,6 +16,7 @@ Statements that run outside any adapter call (a lazy load, ``session.execute``) 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util.concurrency import in_greenlet
 
 from archipy_lite import compat
@@ -37,6 +39,7 @@ from archipy_lite.adapters.base.sqlalchemy.transactions import (
     discard_connection,
     end_call_transaction,
 )
+from archipy_lite.models.errors import DatabaseTransactionError
 
 if TYPE_CHECKING:
     from archipy_lite.adapters.base.sqlalchemy.units import Unit
@@ -63,6 +66,7 @@ class ArchipySession(Session):
     # Set while an atomic block is open on this session (see transactions.Transaction.begin).
     archipy_transaction: Transaction | None = None
     commit_is_held: bool = False  # inside a call: flushes are plain flushes, the call commits once
+    closing_block: bool = False  # the outermost atomic level is committing (the one commit allowed in a block)
     call_depth: int = 0
     nested_write: bool = False
 
@@ -94,6 +98,8 @@ class ArchipySession(Session):
         if self.autocommit and not self.commit_is_held:
             self.flush()  # a user's commit() between atomic blocks: save what is pending, durably
             return
+        if self.archipy_transaction is not None and not self.closing_block:
+            raise refused_transaction_control("commit()")
         previous, self.commit_is_held = self.commit_is_held, True  # commit() flushes first: a plain flush
         try:
             super().commit()
@@ -147,6 +153,8 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
         return None
     if session.is_async_proxy and not in_greenlet():
         raise AsyncLoadError(f"Loading {_what(state)} needs a query, but {ASYNC_IO_HINT}")
+    if session.archipy_transaction is not None and _ends_transactions(state.statement):
+        raise refused_transaction_control(str(state.statement).split(None, 1)[0].upper())
     unit = session.unit
     if unit is not None and not unit.wrote and _may_write(state):
         if unit.on_replica and session.autocommit:
@@ -160,6 +168,25 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
             return result  # DML without RETURNING: already closed, its rowcount stays readable
         frozen = result.freeze()  # rows buffered: the result outlives the call's connection
     return frozen()
+
+
+_TRANSACTION_CONTROL = re.compile(
+    r"\s*(COMMIT|END|ABORT|BEGIN|START\s+TRANSACTION|ROLLBACK(?!\s+(WORK\s+|TRANSACTION\s+)?TO\b))\b", re.IGNORECASE
+)
+
+
+def _ends_transactions(statement: Any) -> bool:
+    """A text() statement that would end or restart the transaction under an atomic block's feet."""
+    return isinstance(statement, TextClause) and _TRANSACTION_CONTROL.match(statement.text) is not None
+
+
+def refused_transaction_control(what: str) -> DatabaseTransactionError:
+    return DatabaseTransactionError(
+        f"{what} inside an atomic block would end its transaction early (and a retry would run committed work "
+        "again): the block commits when it ends. Split the work into two blocks, or commit a unit of work "
+        "early with unit.commit().",
+        details={"reason": "transaction_control_in_block"},
+    )
 
 
 def _may_write(state: ORMExecuteState) -> bool:

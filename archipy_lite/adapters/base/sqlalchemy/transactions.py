@@ -156,10 +156,13 @@ class Transaction:
                 raise must_roll_back()
             else:
                 try:
+                    session.closing_block = True  # type: ignore[attr-defined]
                     session.commit()
                 except BaseException as exc:
                     rollback_quietly(session)
                     raise typed_error(exc) from exc
+                finally:
+                    session.closing_block = False  # type: ignore[attr-defined]
                 committed = True
         finally:
             self.levels.clear()
