@@ -153,3 +153,34 @@ def test_one_thread_serves_two_requests_the_first_unsaved_change_is_never_writte
         ("b@example.com", "Bea"),
     ]
     assert adapter.session_manager.engine.pool.checkedout() == 0
+
+
+def write_app(adapter: Any) -> Any:
+    """A plain WSGI app that answers through PEP 3333's ``write()`` callable, not an iterable body."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        email = environ["PATH_INFO"].strip("/")
+        adapter.create(Customer(email=email))
+        write = start_response("201 Created", [("Content-Type", "text/plain")])
+        write(b"created ")
+        write(email.encode())
+        return []
+
+    return app
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["adapters given", "databases joining on demand"])
+def test_an_app_answering_through_write_gets_the_problem_when_the_commit_fails(
+    adapter: Any, postgres_dsn: str, named: bool
+) -> None:
+    app = UnitOfWorkMiddleware(write_app(adapter), [adapter] if named else [], atomic=True)
+    with WsgiServer(app) as url, httpx.Client(base_url=url) as client:
+        created = client.post("/a@example.com")
+        duplicate = client.post("/a@example.com")
+        conflict = client.post("/serialize@example.com")
+    assert (created.status_code, created.text) == (201, "created a@example.com")
+    assert (duplicate.status_code, duplicate.headers["content-type"]) == (409, "application/problem+json")
+    assert "created" not in duplicate.text  # none of the app's bytes after a failed commit
+    assert (conflict.status_code, conflict.headers["retry-after"]) == (503, "1")
+    assert rows(postgres_dsn, "SELECT email FROM web_customers") == [("a@example.com",)]
+    assert adapter.session_manager.engine.pool.checkedout() == 0
