@@ -468,6 +468,62 @@ async def test_gather_inside_an_async_unit_takes_turns_on_the_session(db: Backen
     assert await committed_usernames(db) == {f"u{i}" for i in range(10)}
 
 
+@pytest.mark.parametrize("db", backend_params(is_async=True), indirect=True)
+async def test_a_tasks_atomic_block_never_takes_in_another_tasks_calls(db: Backend) -> None:
+    """Task A's block rolls back; task B, started before it, writes meanwhile: B's row is durable."""
+    opened, written = asyncio.Event(), asyncio.Event()
+
+    async def a() -> None:
+        with pytest.raises(RuntimeError):
+            async with atomic(db.adapter):
+                await db.adapter.create(user("a-in-block"))
+                opened.set()
+                await asyncio.sleep(0.05)  # B's write is queued behind the block meanwhile
+                assert not written.is_set()
+                raise RuntimeError("A rolls back")
+
+    async def b() -> None:
+        await opened.wait()
+        await db.adapter.create(user("b-autocommit"))
+        written.set()
+        async with atomic(db.adapter):  # a block of its own, after A's
+            await db.adapter.create(user("b-in-block"))
+
+    async def inner() -> None:  # started inside A's block: it joins it
+        async with atomic(db.adapter):
+            await asyncio.gather(*(db.adapter.create(user(f"child{i}")) for i in range(3)))
+
+    async with db.unit():
+        await asyncio.gather(a(), b())
+        await inner()
+    assert await committed_usernames(db) == {"b-autocommit", "b-in-block", "child0", "child1", "child2"}
+
+
+@pytest.mark.parametrize("db", backend_params(is_async=False), indirect=True)
+async def test_threads_sharing_a_unit_take_turns_with_atomic_blocks(db: Backend) -> None:
+    import contextvars
+
+    def work(i: int) -> None:
+        created = db.adapter.create(user(f"t{i}"))
+        assert db.adapter.get_by_uuid(User, created.uuid) is not None  # durable, not in someone's block
+        try:
+            with atomic(db.adapter):
+                db.adapter.create(user(f"block{i}"))
+                if i % 3 == 0:
+                    raise RuntimeError("this thread's block rolls back, and only its own work")
+        except RuntimeError:
+            pass
+
+    async with db.unit():
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(work, i)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    expected = {f"t{i}" for i in range(12)} | {f"block{i}" for i in range(12) if i % 3}
+    assert await committed_usernames(db) == expected
+
+
 @pytest.mark.parametrize("db", backend_params(is_async=False), indirect=True)
 async def test_a_thread_started_with_the_units_context_shares_the_unit(db: Backend) -> None:
     import contextvars

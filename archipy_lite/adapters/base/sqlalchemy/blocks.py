@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from archipy_lite.adapters.base.sqlalchemy import routing
+from archipy_lite.adapters.base.sqlalchemy import block_turns, routing
 from archipy_lite.adapters.base.sqlalchemy.session_managers import BaseSessionManager
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
     Callback,
@@ -35,6 +35,7 @@ class Entered:
     standalone: Transaction | None = None  # a transaction of its own (outside any unit)
     read_only: bool = False
     level: Level | None = None
+    inside: Any = None  # the context token saying this context is inside the block (unit blocks)
 
 
 def plan(manager: BaseSessionManager[Any, Any], durable: bool, read_only: bool) -> Entered:
@@ -46,9 +47,11 @@ def plan(manager: BaseSessionManager[Any, Any], durable: bool, read_only: bool) 
         return Entered(manager, owner, block.handed_out, joins=block)
     unit = current_unit(manager)
     if unit is not None:
-        if unit.transaction is not None:
+        if unit.transaction is not None and not unit.turns.is_outside():  # nested (another task's block: waits)
             _check_durable(durable)
-        return Entered(manager, owner, unit.session(), unit=unit, read_only=read_only)
+        entered = Entered(manager, owner, unit.session(), unit=unit, read_only=read_only)
+        entered.inside = block_turns.enter(entered)
+        return entered
     session = manager.new_session()
     sync = _sync_session(session)
     transaction = Transaction(sync, on_end=functools.partial(close_quietly, sync), handed_out=session)
@@ -72,11 +75,14 @@ def open_block(entered: Entered) -> Level:
         return entered.joins.savepoint(entered.owner)
     unit = entered.unit
     assert unit is not None
-    unit.guard.enter(entered.owner)
+    unit.turns.enter_guard(unit.guard, entered.owner)  # another task's block: wait for it, then open ours
     try:
         if unit.transaction is not None:
-            return unit.transaction.savepoint(entered.owner)
-        return unit.begin_transaction(entered.owner, read_only=entered.read_only)
+            level = unit.transaction.savepoint(entered.owner)
+        else:
+            level = unit.begin_transaction(entered.owner, read_only=entered.read_only)
+        unit.turns.push(entered)
+        return level
     finally:
         unit.guard.exit()
 
@@ -103,10 +109,14 @@ def close_block(entered: Entered, failed: bool) -> list[Callback]:
     try:
         return level.transaction.close(level, failed=failed)
     finally:
+        unit.turns.pop(entered)
         unit.guard.exit()
 
 
 def forget(entered: Entered) -> None:
+    if entered.inside is not None:
+        block_turns.leave(entered.inside)
+        entered.inside = None
     transaction = entered.standalone or (entered.level.transaction if entered.level else None)
     if transaction is None or not transaction.closed:
         return

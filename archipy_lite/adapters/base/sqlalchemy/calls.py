@@ -58,7 +58,7 @@ class Call:
         session = self._session
         unit = session.unit
         if unit is not None:
-            unit.guard.enter(current_owner())
+            unit.turns.enter_guard(unit.guard, current_owner())
             nested = unit.guard.depth > 1
         else:
             nested = session.call_depth > 0

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from archipy_lite.adapters.base.sqlalchemy import routing
+from archipy_lite.adapters.base.sqlalchemy.block_turns import BlockTurns
 from archipy_lite.adapters.base.sqlalchemy.call_guard import CallGuard
 from archipy_lite.adapters.base.sqlalchemy.pending_changes import describe_unsaved
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
@@ -157,6 +158,7 @@ class Unit:
         self.read_only = read_only
         self.token = token
         self.guard = CallGuard(is_async=manager.is_async)
+        self.turns = BlockTurns(is_async=manager.is_async)  # atomic blocks open here; other tasks wait for them
         self.transaction: Transaction | None = None
         self.wrote = False
         self.consistency_token: str | None = None
