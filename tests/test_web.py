@@ -89,6 +89,7 @@ def server(adapters: tuple[Any, Any]) -> Iterator[Server]:
         connection.execute(text("TRUNCATE web_orders, web_customers"))
     app, _, _ = build_app(sync_adapter, async_adapter)
     app.state.release_stream = None
+    app.state.outbox = []
     with Server(app) as running:
         running.app = app  # type: ignore[attr-defined]
         yield running
@@ -149,6 +150,23 @@ async def test_a_commit_that_fails_on_a_deferred_unique_constraint_answers_409(
     assert (problem["status"], problem["code"]) == (409, "ALREADY_EXISTS")
     assert "web_customers" not in second.text  # no table or constraint names without debug
     assert rows(postgres_dsn, "SELECT email, name FROM web_customers") == [("dup@example.com", None)]
+
+
+async def test_a_failed_commit_runs_neither_the_background_task_nor_the_streamed_body(
+    server: Server, postgres_dsn: str
+) -> None:
+    outbox = server.app.state.outbox  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        assert (await client.post("/welcomed-customers", json={"email": "ann@example.com"})).status_code == 201
+        assert (await client.post("/streamed-welcome", json={"email": "bob@example.com"})).text == "stored"
+        welcomed = await client.post("/welcomed-customers", json={"email": "ann@example.com"})
+        streamed = await client.post("/streamed-welcome", json={"email": "bob@example.com"})
+        serialized = await client.post("/welcomed-customers", json={"email": "serialize-me@example.com"})
+        after = await client.get("/count")  # the server carries on
+    assert [r.status_code for r in (welcomed, streamed, serialized)] == [409, 409, 503]
+    assert after.json() == {"customers": 2}
+    assert outbox == ["welcome ann@example.com", "streamed bob@example.com"]  # none for the failed commits
+    assert sorted(rows(postgres_dsn, "SELECT email FROM web_customers")) == [("ann@example.com",), ("bob@example.com",)]
 
 
 async def test_a_serialization_failure_at_commit_answers_503_with_retry_after(

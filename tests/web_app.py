@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, WebSocket
+from fastapi import BackgroundTasks, Depends, FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select, text
@@ -103,6 +103,22 @@ def build_app(
             yield b"stored;"
             await asyncio.wait_for(release.wait(), 10)  # the test looks at the database first
             yield b"done"
+
+        return StreamingResponse(chunks(), status_code=201, media_type="text/plain")
+
+    @app.post("/welcomed-customers", status_code=201)
+    async def create_welcomed(body: CustomerIn, port: AsyncPort, tasks: BackgroundTasks) -> dict[str, str]:
+        await port.create(Customer(email=body.email))
+        tasks.add_task(app.state.outbox.append, f"welcome {body.email}")  # must not go out if nothing was stored
+        return {"email": body.email}
+
+    @app.post("/streamed-welcome", status_code=201)
+    async def create_streamed_welcome(body: CustomerIn, port: AsyncPort) -> StreamingResponse:
+        await port.create(Customer(email=body.email))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            app.state.outbox.append(f"streamed {body.email}")
+            yield b"stored"
 
         return StreamingResponse(chunks(), status_code=201, media_type="text/plain")
 

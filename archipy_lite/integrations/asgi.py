@@ -71,6 +71,9 @@ class UnitOfWorkMiddleware:
         try:
             await self.app(scope, receive, boundary.send)
         except BaseException as exc:
+            if boundary.replaced and _only_replaced(exc):
+                await unit.__aexit__(None, None, None)  # the failed commit was answered already
+                return
             await unit.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         await unit.__aexit__(None, None, None)
@@ -96,6 +99,10 @@ class _ResponseBoundary:
         self._token_header = token_header
         self._replaced = False  # the app's response was replaced by a problem: drop its messages
 
+    @property
+    def replaced(self) -> bool:
+        return self._replaced
+
     async def send(self, message: Message) -> None:
         if self._replaced:
             return
@@ -106,7 +113,9 @@ class _ResponseBoundary:
             except BaseError as error:
                 self._replaced = True
                 await _send_problem(self._send, error, debug=self._debug)
-                return
+                # Stop the app's response here: its body and background tasks belong to work that
+                # was not stored (a welcome e-mail for a row that does not exist must not go out).
+                raise _ResponseReplaced from None
         await self._send(message)
 
     async def _end_transaction(self, status: int) -> None:
@@ -126,6 +135,17 @@ class _ResponseBoundary:
             return message
         headers = [*message.get("headers", []), (self._token_header.encode("latin-1"), token.encode("latin-1"))]
         return {**message, "headers": headers}
+
+
+class _ResponseReplaced(Exception):  # noqa: N818 - a signal to this middleware, never seen outside it
+    """Raised into the app from ``send`` once its response was replaced by a problem."""
+
+
+def _only_replaced(exc: BaseException) -> bool:
+    """``exc`` is our signal, also when a task group wrapped it (streaming responses, anyio)."""
+    if isinstance(exc, _ResponseReplaced):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and all(_only_replaced(item) for item in exc.exceptions)
 
 
 async def _send_problem(send: Send, error: BaseError, *, debug: bool) -> None:
