@@ -149,6 +149,23 @@ def _run_sync(body: Any) -> None:
     raise AssertionError("the body awaited something asynchronous")
 
 
+OWN_ERRORS = [TimeoutError("an upstream call timed out"), ConnectionResetError("peer reset"), FileNotFoundError("x")]
+
+
+async def _write_then_fail(db: Backend, error: OSError) -> None:
+    async with db.atomic():
+        await db.call(db.adapter.create, user("rolled back"))
+        raise error
+
+
+@pytest.mark.parametrize("error", OWN_ERRORS)
+async def test_the_blocks_own_network_and_file_errors_leave_it_unchanged(db: Backend, error: OSError) -> None:
+    with pytest.raises(type(error)) as caught:
+        await _write_then_fail(db, error)
+    assert caught.value is error  # not a DatabaseConnectionError: the database was fine
+    assert await committed_usernames(db) == set()
+
+
 # --- a block abandoned inside a generator ---------------------------------------------------------
 
 

@@ -229,13 +229,35 @@ async def test_on_commit_waits_for_the_commit_of_a_database_that_joined_on_deman
             raise RuntimeError("roll the unit back")
     assert ran == []
     async with joined_on_demand(db, atomic=True):
+        on_commit(lambda: ran.append("before any database"))  # nothing joined yet: waits for the commit
         await db.call(db.adapter.create, user("bob"))
         on_commit(lambda: ran.append("committed"))
         async with db.atomic():  # a block inside the unit: the same transaction
             on_commit(lambda: ran.append("committed too"))
         assert ran == []
-    assert ran == ["committed", "committed too"]
+    assert ran == ["before any database", "committed", "committed too"]
     assert await committed_usernames(db) == {"bob"}
+
+
+async def test_a_nested_unit_first_to_use_a_database_joins_the_outer_on_demand_unit(db: Backend) -> None:
+    ran: list[str] = []
+
+    async def service() -> None:  # a service that opens its own unit, as @unit_of_work(adapter) does
+        async with db.unit():
+            await db.call(db.adapter.create, user("nested"))
+            on_commit(lambda: ran.append("nested committed"))
+
+    with pytest.raises(RuntimeError):
+        async with joined_on_demand(db, atomic=True):
+            on_commit(lambda: ran.append("never"))
+            await service()
+            raise RuntimeError("the outer unit rolls back, the nested one with it")
+    assert ran == []
+    assert await committed_usernames(db) == set()
+    async with joined_on_demand(db, atomic=True):
+        await service()
+    assert ran == ["nested committed"]
+    assert await committed_usernames(db) == {"nested"}
 
 
 async def test_a_database_joining_a_read_only_unit_on_demand_is_read_only(db: Backend) -> None:
@@ -592,6 +614,21 @@ async def test_a_decorated_function_that_returns_a_generator_is_refused_when_cal
     for decorated in (atomic(db.adapter)(hands_out_a_generator), unit_of_work(db.adapter)(hands_out_a_generator)):
         with pytest.raises(InvalidArgumentError, match="generator"):
             decorated()
+    assert await committed_usernames(db) == set()
+
+
+@pytest.mark.parametrize("db", backend_params(is_async=True), indirect=True)
+async def test_a_coroutine_function_that_returns_a_generator_is_refused_when_awaited(db: Backend) -> None:
+    async def rows() -> Any:
+        await db.adapter.create(user("never"))
+        yield 1
+
+    async def hands_out_a_generator() -> Any:
+        return rows()
+
+    for decorated in (atomic(db.adapter)(hands_out_a_generator), unit_of_work(db.adapter)(hands_out_a_generator)):
+        with pytest.raises(InvalidArgumentError, match="generator"):
+            await decorated()
     assert await committed_usernames(db) == set()
 
 

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
@@ -47,6 +48,7 @@ from archipy_lite.adapters.base.sqlalchemy.transactions import (
     typed_error,
 )
 from archipy_lite.adapters.base.sqlalchemy.units import (
+    current_scope,
     remember_transaction,
     visible_transactions,
 )
@@ -289,6 +291,10 @@ def on_commit(callback: Callable[[], Any], *, using: Target = None) -> None:
     else:
         visible = visible_transactions()
         transaction = visible[-1] if visible else None
+        scope = current_scope()
+        if transaction is None and scope is not None and scope.atomic and not scope.committed:
+            scope.callbacks.append(callback)  # an atomic unit no database has joined yet: at its commit
+            return
     if transaction is None:
         callback()
         return
@@ -299,6 +305,8 @@ def _outgoing(exc: BaseException) -> BaseException | None:
     """What should leave the block instead of ``exc`` (None: let ``exc`` itself propagate)."""
     if isinstance(exc, BaseError) or not isinstance(exc, Exception):
         return None
+    if isinstance(exc, OSError) and not isinstance(exc, SQLAlchemyError):
+        return None  # the block's own network or file error (a timeout, an HTTP call): not the database's
     typed = typed_error(exc)
     return None if typed is exc else typed
 

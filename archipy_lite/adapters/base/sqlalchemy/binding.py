@@ -25,7 +25,7 @@ def decorate(function: F, name: str, *, wrap_sync: Callable[[F], F], wrap_async:
     if _is_generator_function(function):
         raise InvalidArgumentError(_generator_message(name, function))
     if inspect.iscoroutinefunction(function):
-        return wrap_async(function)
+        return wrap_async(cast("F", _refusing_generators_async(function, name)))
     return wrap_sync(cast("F", _refusing_generators(function, name)))
 
 
@@ -47,14 +47,26 @@ def _generator_message(name: str, function: Any) -> str:
 def _refusing_generators(function: Callable[..., Any], name: str) -> Callable[..., Any]:
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        result = function(*args, **kwargs)
-        if inspect.isgenerator(result) or inspect.isasyncgen(result):
-            if inspect.isgenerator(result):
-                result.close()
-            raise InvalidArgumentError(_generator_message(name, function))
-        return result
+        return _no_generator(function(*args, **kwargs), function, name)
 
     return checked
+
+
+def _refusing_generators_async(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(function)
+    async def checked(*args: Any, **kwargs: Any) -> Any:
+        return _no_generator(await function(*args, **kwargs), function, name)
+
+    return checked
+
+
+def _no_generator(result: Any, function: Any, name: str) -> Any:
+    """``result``, unless it is a generator: its body would run after the block, outside it."""
+    if inspect.isgenerator(result) or inspect.isasyncgen(result):
+        if inspect.isgenerator(result):
+            result.close()
+        raise InvalidArgumentError(_generator_message(name, function))
+    return result
 
 
 def resolve(

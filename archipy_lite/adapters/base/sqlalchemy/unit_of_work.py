@@ -258,6 +258,10 @@ class _Use:
             return
         # An atomic scope begins the new unit's transaction.
         unit, created = self.scope.add(manager, self.owner, read_only=read_only, token=token)
+        if created and self.token is None and self.scope.every_database:
+            # A nested use is first to touch this database: it joins the outer scope, which ends it.
+            self.scope.joined_on_demand.append(unit)
+            created = False
         began = created and self.scope.atomic
         if created:
             self.created.append(unit)
@@ -296,8 +300,10 @@ class _Use:
                 callbacks += level.transaction.close(level, failed=failed)
             finally:
                 unit.guard.exit()
-        if self.token is not None and self.scope.atomic:
+        if self.token is not None and self.scope.atomic and not self.scope.committed:
             self.scope.committed = True  # databases joining from now on (background tasks) autocommit
+            early, self.scope.callbacks = self.scope.callbacks, []  # on_commit before any database joined
+            callbacks = callbacks if failed else [*early, *callbacks]
         return callbacks
 
     def close(self, *, failed: bool, discard: bool = False, is_async: bool | None = None) -> None:

@@ -26,6 +26,7 @@ from archipy_lite.adapters.base.sqlalchemy.block_turns import BlockTurns
 from archipy_lite.adapters.base.sqlalchemy.call_guard import CallGuard
 from archipy_lite.adapters.base.sqlalchemy.pending_changes import describe_unsaved
 from archipy_lite.adapters.base.sqlalchemy.transactions import (
+    Callback,
     Level,
     Owner,
     Transaction,
@@ -60,6 +61,7 @@ class UnitScope:
         self.read_only = read_only
         self.token = token
         self.committed = False  # an atomic scope's transactions have ended (committed or rolled back early)
+        self.callbacks: list[Callback] = []  # on_commit() before any database joined an atomic scope
         self.levels: dict[Unit, Level] = {}  # outermost levels the scope opened (atomic scopes)
         self.joined_on_demand: list[Unit] = []
         self.closed = False
