@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -102,7 +103,46 @@ COMMITS = {
     "text('end;')": lambda db: db.adapter.execute(text("  end;")),
     "text('ROLLBACK')": lambda db: db.adapter.execute(text("ROLLBACK")),
     "text('BEGIN')": lambda db: db.adapter.execute(text("BEGIN")),
+    "a comment before COMMIT": lambda db: db.adapter.execute(text("/* done */ -- really\n commit work")),
+    "a second statement": lambda db: db.adapter.execute(text("SELECT 1; COMMIT")),
+    "exec_driver_sql": lambda db: _on_connection(db, lambda connection: connection.exec_driver_sql("COMMIT")),
+    "the connection's commit()": lambda db: _on_connection(db, lambda connection: connection.commit()),
+    "SQLAlchemy's transaction commit()": lambda db: _sync_session(db).get_transaction().commit(),
 }
+LEGITIMATE = [
+    "SELECT 1 AS commit_id",
+    "SELECT 'COMMIT; now' AS note",
+    "SAVEPOINT mine",
+    "ROLLBACK /* undo */ TO SAVEPOINT mine",
+    "RELEASE SAVEPOINT mine",
+]
+
+
+def _sync_session(db: Backend) -> Any:
+    session = db.adapter.get_session()
+    return getattr(session, "sync_session", session)
+
+
+def _on_connection(db: Backend, use: Any) -> Any:
+    """``use`` the block's connection: the session's, awaited for async adapters."""
+    session = db.adapter.get_session()
+    if not db.is_async:
+        return use(session.connection())
+
+    async def run() -> Any:
+        outcome = use(await session.connection())
+        return await outcome if inspect.isawaitable(outcome) else outcome
+
+    return run()
+
+
+@pytest.mark.parametrize("db", backend_params(is_async=False), indirect=True)
+async def test_savepoints_and_words_that_look_like_commits_still_run_in_a_block(db: Backend) -> None:
+    async with db.atomic():
+        await db.call(db.adapter.create, user("kept"))
+        for sql in LEGITIMATE:
+            await db.call(db.adapter.execute, text(sql))
+    assert await committed_usernames(db) == {"kept"}
 
 
 @pytest.mark.parametrize("route", list(COMMITS))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from archipy_lite.adapters.base.sqlalchemy import routing
+from archipy_lite.adapters.base.sqlalchemy.block_statements import guard_blocks
 from archipy_lite.adapters.base.sqlalchemy.context_sessions import ContextSessions
 from archipy_lite.adapters.base.sqlalchemy.error_translation import install_error_translation
 from archipy_lite.adapters.base.sqlalchemy.pool_checks import install_idle_ping
@@ -292,6 +293,7 @@ class AsyncSessionManager(BaseSessionManager[AsyncEngine, AsyncSession]):
 def _prepare(engine: Engine, manager: BaseSessionManager[Any, Any]) -> None:
     """Hooks every engine gets: typed errors, the dialect's connect-time setup, idle pings."""
     install_error_translation(engine)
+    guard_blocks(engine)
     manager.dialect.prepare_engine(engine, manager.config)
     idle = manager.config.POOL_PRE_PING_IDLE_SECONDS
     if not manager.config.POOL_PRE_PING and idle is not None and engine.dialect.name != "sqlite":

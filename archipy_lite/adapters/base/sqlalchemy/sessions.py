@@ -16,7 +16,6 @@ Statements that run outside any adapter call (a lazy load, ``session.execute``) 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +23,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util.concurrency import in_greenlet
 
 from archipy_lite import compat
+from archipy_lite.adapters.base.sqlalchemy import block_statements
 from archipy_lite.adapters.base.sqlalchemy.calls import Call
 from archipy_lite.adapters.base.sqlalchemy.error_translation import translated_errors
 from archipy_lite.adapters.base.sqlalchemy.lazy_loads import AsyncLoadError
@@ -39,7 +38,6 @@ from archipy_lite.adapters.base.sqlalchemy.transactions import (
     discard_connection,
     end_call_transaction,
 )
-from archipy_lite.models.errors import DatabaseTransactionError
 
 if TYPE_CHECKING:
     from archipy_lite.adapters.base.sqlalchemy.units import Unit
@@ -99,7 +97,7 @@ class ArchipySession(Session):
             self.flush()  # a user's commit() between atomic blocks: save what is pending, durably
             return
         if self.archipy_transaction is not None and not self.closing_block:
-            raise refused_transaction_control("commit()")
+            raise block_statements.refused("commit()")
         previous, self.commit_is_held = self.commit_is_held, True  # commit() flushes first: a plain flush
         try:
             super().commit()
@@ -153,8 +151,6 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
         return None
     if session.is_async_proxy and not in_greenlet():
         raise AsyncLoadError(f"Loading {_what(state)} needs a query, but {ASYNC_IO_HINT}")
-    if session.archipy_transaction is not None and _ends_transactions(state.statement):
-        raise refused_transaction_control(str(state.statement).split(None, 1)[0].upper())
     unit = session.unit
     if unit is not None and not unit.wrote and _may_write(state):
         if unit.on_replica and session.autocommit:
@@ -170,25 +166,6 @@ def _outside_calls(state: ORMExecuteState) -> Result[Any] | None:
     return frozen()
 
 
-_TRANSACTION_CONTROL = re.compile(
-    r"\s*(COMMIT|END|ABORT|BEGIN|START\s+TRANSACTION|ROLLBACK(?!\s+(WORK\s+|TRANSACTION\s+)?TO\b))\b", re.IGNORECASE
-)
-
-
-def _ends_transactions(statement: Any) -> bool:
-    """A text() statement that would end or restart the transaction under an atomic block's feet."""
-    return isinstance(statement, TextClause) and _TRANSACTION_CONTROL.match(statement.text) is not None
-
-
-def refused_transaction_control(what: str) -> DatabaseTransactionError:
-    return DatabaseTransactionError(
-        f"{what} inside an atomic block would end its transaction early (and a retry would run committed work "
-        "again): the block commits when it ends. Split the work into two blocks, or commit a unit of work "
-        "early with unit.commit().",
-        details={"reason": "transaction_control_in_block"},
-    )
-
-
 def _may_write(state: ORMExecuteState) -> bool:
     """Anything but a plain SELECT (text() statements included: their meaning is unknown)."""
     return not state.is_select or getattr(state.statement, "_for_update_arg", None) is not None
@@ -200,6 +177,11 @@ def _what(state: ORMExecuteState) -> str:
     if state.is_column_load:
         return "an expired or deferred attribute"
     return "a statement"
+
+
+@event.listens_for(ArchipySession, "after_begin")
+def _mark_block_connection(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    block_statements.mark(session, connection)  # so that the block alone may end its transaction
 
 
 @event.listens_for(ArchipySession, "after_rollback")
