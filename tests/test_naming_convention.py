@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import (
@@ -53,7 +54,33 @@ class NamedChild(NamingBase):
     label: Mapped[str] = mapped_column(String(20), unique=True)
 
 
+class NamedHistoryEntry(NamingBase):
+    """Names past PostgreSQL's 63 characters: shortened alike on both databases."""
+
+    __tablename__ = "naming_customer_shipping_address_history_entries"
+    __table_args__ = (
+        UniqueConstraint("street_name_line", "postal_code_value"),
+        Index(None, "postal_code_value", "street_name_line"),
+    )
+
+    uuid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    street_name_line: Mapped[str] = mapped_column(String(100))
+    postal_code_value: Mapped[str] = mapped_column(String(100))
+    parent_identifier_value: Mapped[int] = mapped_column(ForeignKey("naming_parents.uuid"))
+
+
+def shortened(name: str) -> str:
+    """PostgreSQL's limit of 63 characters, with SQLAlchemy's way of keeping the shortened names distinct."""
+    return name if len(name) <= 63 else f"{name[:55]}_{hashlib.md5(name.encode()).hexdigest()[-4:]}"
+
+
+LONG = "naming_customer_shipping_address_history_entries"
 EXPECTED = {
+    LONG: {
+        "uq": {shortened(f"uq_{LONG}_street_name_line_postal_code_value")},
+        "ix": {shortened(f"ix_{LONG}_postal_code_value_street_name_line")},
+        "fk": {shortened(f"fk_{LONG}_parent_identifier_value_naming_parents")},
+    },
     "naming_parents": {
         "pk": "pk_naming_parents",
         "uq": {"uq_naming_parents_code_region"},

@@ -33,6 +33,9 @@ def _pragmas(config: SQLiteSQLAlchemyConfig) -> list[str]:
 _NO_BEGIN = "archipy_lite_no_begin"
 
 
+POSTGRES_IDENTIFIER_LENGTH = 63
+
+
 class SQLiteDialect:
     """Tells the session managers how to build SQLite engines."""
 
@@ -69,6 +72,10 @@ class SQLiteDialect:
         pragmas = _pragmas(config)
         begin = "BEGIN" if config.READ_ONLY else f"BEGIN {config.BEGIN_MODE}"
         fold_case_insensitive_operators(engine)
+        # PostgreSQL's identifier limit: generated constraint and index names longer than 63 characters
+        # are shortened the same way on both databases (SQLite would keep them whole), so a migration
+        # written against one drops and alters them by the same name on the other.
+        engine.dialect.max_identifier_length = POSTGRES_IDENTIFIER_LENGTH
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
