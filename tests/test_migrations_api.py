@@ -6,6 +6,7 @@ in this process without touching ``BaseEntity.metadata``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -189,3 +190,37 @@ def test_init_twice_is_refused(project: Path, capsys: pytest.CaptureFixture[str]
 def test_unknown_revision_is_a_migration_error(project: Path) -> None:
     with pytest.raises(MigrationError, match="nowhere"):
         migrations.upgrade(SQLiteSQLAlchemyConfig(DATABASE=str(project / "app.db")), "nowhere")
+
+
+@pytest.mark.parametrize("source", ["environment", ".env"])
+@pytest.mark.parametrize(
+    ("lines", "kind"),
+    [
+        ({"POSTGRES_SQLALCHEMY__POSTGRES_DSN": "postgresql://app@db-host/app"}, "postgres"),
+        ({"SQLITE_SQLALCHEMY__DATABASE": "cache.sqlite3"}, "sqlite"),
+        (
+            {
+                "POSTGRES_SQLALCHEMY__POSTGRES_DSN": "postgresql://app@db-host/app",
+                "SQLITE_SQLALCHEMY__DATABASE": "c.db",
+            },
+            "postgres",
+        ),
+    ],
+    ids=["postgres only", "sqlite only", "both: postgres"],
+)
+def test_the_command_lines_database_is_the_same_from_the_environment_and_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, lines: dict[str, str], kind: str
+) -> None:
+    from archipy_lite.migrations.settings import MigrationSettings
+    from archipy_lite.migrations.target import resolve_target
+
+    for name in [name for name in os.environ if name.startswith(("POSTGRES_SQLALCHEMY", "SQLITE_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    if source == "environment":
+        for name, value in lines.items():
+            monkeypatch.setenv(name, value)
+    else:
+        (tmp_path / ".env").write_text("".join(f"{name}={value}\n" for name, value in lines.items()), encoding="utf-8")
+    target = resolve_target(MigrationSettings(project_dir=tmp_path, directory=tmp_path / "migrations"))
+    assert target.kind == kind

@@ -7,7 +7,6 @@ or an adapter.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +15,11 @@ from sqlalchemy.exc import ArgumentError
 from archipy_lite.compat import parse_url, render_url
 from archipy_lite.configs.base_config import BaseConfig
 from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLAlchemyConfig, SQLiteSQLAlchemyConfig
+from archipy_lite.configs.sources import sections_in_environment
 from archipy_lite.migrations.settings import DatabaseKind, MigrationSettings
 from archipy_lite.models.errors import ConfigurationError, InvalidArgumentError
 
 _ASYNC_DRIVERS = frozenset({"asyncpg", "psycopg_async", "aiosqlite"})
-_POSTGRES_ENV_PREFIX = "POSTGRES_SQLALCHEMY__"
-_SQLITE_ENV_PREFIX = "SQLITE_SQLALCHEMY__"
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,9 @@ def _configured_kind(settings: MigrationSettings, config: BaseConfig) -> Databas
     """``database`` from pyproject, else SQLite when only SQLite is configured, else PostgreSQL."""
     if settings.database is not None:
         return settings.database
-    names = set(os.environ)
-    postgres = any(name.startswith(_POSTGRES_ENV_PREFIX) for name in names)
-    sqlite = any(name.startswith(_SQLITE_ENV_PREFIX) for name in names) or not config.SQLITE_SQLALCHEMY.is_memory
+    given = sections_in_environment(type(config))  # the environment and .env, read as BaseConfig reads them
+    postgres = "POSTGRES_SQLALCHEMY" in given
+    sqlite = "SQLITE_SQLALCHEMY" in given or not config.SQLITE_SQLALCHEMY.is_memory
     return "sqlite" if sqlite and not postgres else "postgres"
 
 
