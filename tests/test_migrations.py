@@ -8,6 +8,9 @@ database by another route: environment variables, --dsn, --sqlite, and pyproject
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +140,27 @@ def test_a_project_migrates_forth_back_and_checks(project: tuple[Project, list[s
     codes, output = app.run(["db", "downgrade", "-1", *options], ["db", "check", *options])
     assert codes == [0, 1], output
     assert "head is" in output
+
+
+def test_plain_alembic_runs_the_project_after_it_moved(tmp_path: Path) -> None:
+    """``alembic.ini`` names its scripts relative to itself: a clone elsewhere runs its own scripts."""
+    app = Project.create(tmp_path / "here")
+    codes, output = app.run(
+        ["db", "init", "--metadata", METADATA], ["db", "revision", "--autogenerate", "-m", "v1", "--sqlite", "app.db"]
+    )
+    assert codes == [0, 0], output
+    assert str(app.root) not in (app.root / "migrations" / "alembic.ini").read_text()
+    moved = tmp_path / "moved"
+    app.root.rename(moved)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_SQLALCHEMY__", "SQLITE_SQLALCHEMY__"))}
+    completed = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", "migrations/alembic.ini", "upgrade", "head"],
+        cwd=moved,
+        env={**env, "SQLITE_SQLALCHEMY__DATABASE": "app.db"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "customers" in inspect(create_engine(f"sqlite:///{moved / 'app.db'}")).get_table_names()

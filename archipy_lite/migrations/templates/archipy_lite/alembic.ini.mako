@@ -4,6 +4,6 @@
 # `metadata` under [tool.archipy-lite] in pyproject.toml.
 
 [alembic]
-script_location = ${script_location}
+script_location = %(here)s
 prepend_sys_path = .
 path_separator = os
