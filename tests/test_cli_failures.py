@@ -244,3 +244,34 @@ def test_progress_lines_are_written_when_output_is_not_a_terminal() -> None:
     held_back = never.getvalue().splitlines()  # the interval holds back all but the final count
     assert [line.split()[:3] for line in held_back] == [lines[-1].split()[:3]]
     assert held_back[0].endswith("done")
+
+
+def test_file_errors_are_named_as_file_errors_and_leave_nothing_behind(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "geo_failures_models.py").write_text(GEO_MODELS)
+    (tmp_path / "countries.csv").write_text("id,name\n1,France\n")
+    (tmp_path / "taken").mkdir()  # the output path is a directory
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "dataset", "build", "geo_failures_models:GeoBase", "taken", "countries.csv")
+    assert code == 1
+    line = err.strip().splitlines()[-1]  # after the progress lines
+    assert line == "error: taken: Is a directory"
+    assert "Database" not in line  # a file error, not a database that could not be reached
+    assert sorted(path.name for path in tmp_path.iterdir() if "building" in path.name) == []
+
+    dump = ["dataset", "dump", "geo_failures_models:GeoBase", "nowhere.sqlite3", "countries.csv"]
+    code, _, err = run_main(capsys, *dump)
+    assert code == 1
+    assert "Database" not in one_error_line(err)
+
+
+def test_a_closed_output_pipe_is_not_a_database_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    def closed(_arguments: argparse.Namespace, _printer: Printer) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    code = run_handler(closed, argparse.Namespace(), Printer(io.StringIO()))
+    assert code == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        "error: the output was closed before everything was written (broken pipe)"
+    )

@@ -68,9 +68,14 @@ def _settings(arguments: argparse.Namespace) -> Any:
 
 
 def _target(arguments: argparse.Namespace, settings: Any) -> Any:
+    from archipy_lite.cli.targets import Target
+    from archipy_lite.configs.config_template import PostgresSQLAlchemyConfig, SQLiteSQLAlchemyConfig
     from archipy_lite.migrations.target import resolve_target
 
-    return resolve_target(settings, dsn=arguments.dsn, sqlite=arguments.sqlite, use_async=bool(arguments.use_async))
+    target = resolve_target(settings, dsn=arguments.dsn, sqlite=arguments.sqlite, use_async=bool(arguments.use_async))
+    if isinstance(target.config, PostgresSQLAlchemyConfig | SQLiteSQLAlchemyConfig):
+        arguments.target = Target(target.kind, target.config, "migrations")  # lets failures name and explain it
+    return target
 
 
 def _init(arguments: argparse.Namespace, printer: Printer) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -46,16 +47,27 @@ def run_handler(handler: Handler, arguments: argparse.Namespace, printer: Printe
 
 def describe(error: Exception, arguments: argparse.Namespace | None = None) -> str:
     """One line saying what went wrong, without secrets."""
+    if isinstance(error, BrokenPipeError):
+        return "the output was closed before everything was written (broken pipe)"
+    if _local_os_error(error):
+        assert isinstance(error, OSError)
+        path = error.filename2 or error.filename  # a rename names its destination second
+        where = f"{path}: " if path else ""
+        return f"{where}{error.strerror or type(error).__name__}"
     typed = _typed(error)
     if isinstance(typed, BaseError):
         explained = _explain_connection_failure(typed, getattr(arguments, "target", None))
         return explained or f"{type(typed).__name__}: {typed.message}"
-    if isinstance(error, OSError) and error.strerror:
-        where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror}"
     detail = _URL_PASSWORD.sub(r"\1:***@", str(error)).splitlines()
     reason = f": {detail[0]}" if detail else ""
     return f"unexpected {type(error).__name__}{reason} (set {TRACEBACK_VARIABLE}=1 to see where)"
+
+
+def _local_os_error(error: Exception) -> bool:
+    """A file or pipe error of this process, not a database it failed to reach (asyncpg raises those raw)."""
+    return isinstance(error, OSError) and (
+        error.filename is not None or not isinstance(error, ConnectionError | TimeoutError | socket.gaierror)
+    )
 
 
 def _typed(error: Exception) -> BaseException:

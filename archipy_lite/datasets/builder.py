@@ -216,7 +216,11 @@ class DataSetBuilder:
             raise
         self._close()
         if self.replace:
-            os.replace(self._building, self.path)
+            try:
+                os.replace(self._building, self.path)
+            except OSError:
+                os.remove(self._building)  # the output path cannot take it (a directory?): leave nothing behind
+                raise
         if self.path != MEMORY and os.path.abspath(self.path) == os.path.abspath(self.dataset.path):
             self.dataset.dispose()  # reopen the new contents on next use
 

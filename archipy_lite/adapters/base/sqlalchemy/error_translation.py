@@ -101,6 +101,7 @@ _SQLSTATE_REASON: dict[str, str] = {
     "22P02": "a value is not valid input for the type of its column",
     "22P05": "a string contains a character the database cannot store",
     "25P02": "an earlier statement in this transaction failed",
+    "42501": "the database role lacks a privilege the statement needs (permission denied)",
     "42804": "a value has the wrong type for its column",
     "42846": "a value cannot be converted to the type of its column",
     "42883": "no operator matches the types of the values compared",
