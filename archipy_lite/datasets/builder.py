@@ -151,16 +151,22 @@ class DataSetBuilder:
         target = self.table(table if table is not None else table_name(path))
         extra = check_defaults(target, defaults, source)
         with opened(path, encoding) as handle:
-            reader = csv.reader(handle, **fmt)
-            header = next(reader, None)
-            if header is None:
-                return self._finish(target, source, 0)
-            converters = self._converters(target, header, source)
-            lines = ((reader.line_num, fields) for fields in reader if fields)  # skips blank lines
-            rows = _csv_rows(lines, converters, source)
-            given = {key for key, _ in converters}
-            missing = {key: value for key, value in extra.items() if key not in given}
-            return self._insert(target, source, _with_defaults(rows, target, missing, source) if missing else rows)
+            try:
+                reader = csv.reader(handle, **fmt)
+                header = next(reader, None)
+                if header is None:
+                    return self._finish(target, source, 0)
+                converters = self._converters(target, header, source)
+                lines = ((reader.line_num, fields) for fields in reader if fields)  # skips blank lines
+                rows = _csv_rows(lines, converters, source)
+                given = {key for key, _ in converters}
+                missing = {key: value for key, value in extra.items() if key not in given}
+                return self._insert(target, source, _with_defaults(rows, target, missing, source) if missing else rows)
+            except UnicodeDecodeError as exc:
+                raise InvalidArgumentError(
+                    f"{source} is not {encoding} text (byte {exc.start}): pass encoding= to read it",
+                    details={"source": source, "encoding": encoding},
+                ) from None
 
     def load_rows(self, table: Target, rows: Iterable[Mapping[str, Any]], *, source: str = "<rows>") -> int:
         """Load dicts keyed by column name; strings are converted as in CSV files. Returns rows loaded.

@@ -43,7 +43,12 @@ def table_name(source: CsvSource) -> str:
 
 @contextmanager
 def opened(source: CsvSource, encoding: str) -> Iterator[IO[str]]:
-    """Text to read CSV from; a caller's file object is used as it is and left open."""
+    """Text to read CSV from; a caller's file object is used as it is and left open.
+
+    UTF-8 also reads a file that starts with a byte order mark (as spreadsheet programs write them).
+    """
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
     if not is_file_object(source):
         with open(os.fspath(source), newline="", encoding=encoding) as handle:  # type: ignore[arg-type]
             yield handle

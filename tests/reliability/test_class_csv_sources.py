@@ -147,6 +147,27 @@ def test_mistakes_are_typed_errors(base: Any, mistake: str) -> None:
     _cases.append(mistake)
 
 
+@pytest.mark.parametrize("kind", ["path", "binary file"])
+def test_a_byte_order_mark_is_read_past_and_other_encodings_are_named(base: Any, tmp_path: Path, kind: str) -> None:
+    marked, latin = tmp_path / "marked.csv", tmp_path / "latin.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + CSV.encode())  # as spreadsheet programs save UTF-8
+    latin.write_bytes("id,name\n3,Zürich\n".encode("latin-1"))
+
+    def source(path: Path) -> Any:
+        return path if kind == "path" else io.BytesIO(path.read_bytes())
+
+    with DataSetBuilder(base) as builder:
+        builder.load_csv(source(marked), "cities")
+    assert sorted(r.name for r in Store(base.dataset.adapter(), base.City).search()) == ["Köln", "Paris"]
+    with pytest.raises(InvalidArgumentError) as caught, DataSetBuilder(base) as builder:
+        builder.load_csv(source(latin), "cities")
+    assert "utf-8" in str(caught.value)
+    assert caught.value.details["encoding"] == "utf-8"
+    with DataSetBuilder(base) as builder:  # named, it reads
+        builder.load_csv(source(latin), "cities", encoding="latin-1")
+    _cases.append(f"encodings ({kind})")
+
+
 def test_figures() -> None:
     figures.record_class(
         16,
