@@ -96,8 +96,6 @@ class ArchipySession(Session):
         if self.autocommit and not self.commit_is_held:
             self.flush()  # a user's commit() between atomic blocks: save what is pending, durably
             return
-        if self.archipy_transaction is not None and not self.closing_block:
-            raise block_statements.refused("commit()")
         previous, self.commit_is_held = self.commit_is_held, True  # commit() flushes first: a plain flush
         try:
             super().commit()
